@@ -1,0 +1,1 @@
+"""ollama-fleet: declarative Ollama deployment with pyinfra."""

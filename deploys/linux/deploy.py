@@ -1,0 +1,51 @@
+"""The Linux deploy: one fact, then operations that each act only on a difference."""
+
+from __future__ import annotations
+
+from pyinfra import host
+from pyinfra.api import deploy
+
+from ..model_plan import ModelPlan
+from ..settings import OllamaSettings
+from . import models, operations
+from .facts import LinuxOllamaState
+from .layout import STATE_DIR, Layout
+from .release import release_source
+
+
+def gather_state(settings: OllamaSettings, layout: Layout, list_blobs: bool = False):
+    files = layout.managed_files()
+    return host.get_fact(
+        LinuxOllamaState,
+        user=settings.service_user,
+        group=settings.service_group,
+        install_dir=settings.install_dir,
+        bin_link=settings.bin_link,
+        unit=layout.unit,
+        files=tuple((f.key, f.dest) for f in files),
+        state_dir=STATE_DIR,
+        models_dir=settings.models_dir,
+        api_url=settings.bind.client_url,
+        dirs=operations.required_dirs(settings),
+        list_blobs=list_blobs,
+    )
+
+
+@deploy("Ollama on Linux")
+def deploy_linux(settings: OllamaSettings, plan: ModelPlan, batch: int):
+    layout = Layout(settings)
+    files = layout.managed_files()
+    current = gather_state(settings, layout, list_blobs=settings.model_source is not None)
+
+    if not current.systemd:
+        operations.fail(reason="this host does not run systemd; ollama-fleet needs it on Linux")
+        return
+    operations.service_account(settings, current)
+    operations.directories(settings, current)
+    operations.release(settings, current, release_source(settings, current.arch_name))
+    operations.stage_config(files, current)
+    operations.activate(settings, layout, files, current, _parallel=batch)
+    models.pull_models(settings, plan, current)
+    models.create_models(settings, plan, current)
+    models.prune_models(settings, plan, current)
+    operations.prune_versions(settings, current)

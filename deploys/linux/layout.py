@@ -1,0 +1,89 @@
+"""Where things live on a Linux host, derived from settings (never stored separately)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from ..render import render
+from ..settings import OllamaSettings
+
+STATE_DIR = "/var/lib/ollama-fleet"
+STAGING_DIR = f"{STATE_DIR}/staged"
+DROPIN_NAME = "ollama-fleet.conf"
+
+
+@dataclass(frozen=True)
+class ManagedFile:
+    key: str
+    dest: str
+    content: str | None  # None: the file must not exist
+    mode: str
+    group: str = "root"
+
+    @property
+    def sha256(self) -> str:
+        if self.content is None:
+            return "absent"
+        return hashlib.sha256(self.content.encode()).hexdigest()
+
+    @property
+    def staged(self) -> str:
+        return f"{STAGING_DIR}/{self.key}"
+
+
+@dataclass(frozen=True)
+class Layout:
+    settings: OllamaSettings
+
+    @property
+    def unit(self) -> str:
+        return f"{self.settings.service_name}.service"
+
+    @property
+    def unit_path(self) -> str:
+        return f"/etc/systemd/system/{self.unit}"
+
+    @property
+    def dropin_path(self) -> str:
+        return f"/etc/systemd/system/{self.unit}.d/{DROPIN_NAME}"
+
+    @property
+    def secret_path(self) -> str:
+        return f"/etc/ollama-fleet/{self.settings.service_name}.env"
+
+    def version_dir(self, version: str) -> str:
+        return f"{self.settings.install_dir}/versions/{version}"
+
+    def managed_files(self) -> tuple[ManagedFile, ...]:
+        s = self.settings
+        home = PurePosixPath(s.service_home)
+        models = PurePosixPath(s.models_dir)
+        in_home_tree = models.is_relative_to("/home") or models.is_relative_to("/root")
+        secrets = s.secret_environment()
+        unit = render(
+            "linux/ollama.service.j2",
+            unit=self.unit, dropin_name=DROPIN_NAME, install_dir=s.install_dir,
+            user=s.service_user, group=s.service_group, harden=s.harden_unit, home=str(home),
+            models_dir=s.models_dir, models_dir_outside_home=not models.is_relative_to(home)
+            and not in_home_tree, models_dir_in_home_tree=in_home_tree,
+        )
+        dropin = render(
+            "linux/environment.conf.j2",
+            environment=s.environment(),
+            secret_file=self.secret_path if secrets else None,
+        )
+        secret = render("linux/secret.env.j2", environment=secrets) if secrets else None
+        return (
+            ManagedFile("unit", self.unit_path, unit, "0644"),
+            ManagedFile("dropin", self.dropin_path, dropin, "0644"),
+            ManagedFile("secret", self.secret_path, secret, "0600"),
+        )
+
+    def applied_digest(self, files: tuple[ManagedFile, ...]) -> str:
+        """Identifies the running configuration: release plus every managed file."""
+        parts = [self.settings.version, self.settings.models_dir] + [
+            f"{f.key}={f.sha256}" for f in files
+        ]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]

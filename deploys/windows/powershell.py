@@ -1,0 +1,124 @@
+"""PowerShell transport: render templates with safe literals and wrap them as -EncodedCommand.
+
+Every command sent to a Windows host is ``powershell -NoProfile -NonInteractive -EncodedCommand``
+with a base64 UTF-16LE script, so no quoting layer of cmd.exe or of an OpenSSH default shell ever
+sees the script text: the result is the same whichever shell sshd starts.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from pyinfra.api import StringCommand
+from pyinfra.api.hiddenvalue import HiddenValue
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates" / "windows"
+PREFIX = "powershell -NoProfile -NonInteractive -EncodedCommand"
+# cmd.exe, the default shell of Windows OpenSSH, refuses command lines over 8191 characters;
+# staying under it keeps every command valid whatever DefaultShell the host has.
+MAX_COMMAND = 8191
+
+# PowerShell ends a single-quoted string at any of these, not only at the ASCII apostrophe.
+_SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b"
+_COMMENT_LINE = re.compile(r"^\s*#(?!requires).*$", re.IGNORECASE)
+
+
+class PowerShellValueError(ValueError):
+    """A value that cannot be written as a PowerShell literal."""
+
+
+def ps_literal(value: Any) -> str:
+    """A PowerShell literal for a Python value; strings are single-quoted (no expansion)."""
+    if value is None:
+        return "$null"
+    if isinstance(value, bool):
+        return "$true" if value else "$false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value) if isinstance(value, (set, frozenset)) else value
+        return "@(" + ", ".join(ps_literal(item) for item in items) + ")"
+    if isinstance(value, dict):
+        pairs = "; ".join(f"{ps_literal(str(k))} = {ps_literal(v)}" for k, v in value.items())
+        return "[ordered]@{" + pairs + "}"
+    text = str(value)
+    if any(ch in text for ch in "\r\n\0"):
+        # Scripts are minified line by line; a value spanning lines could be altered by it.
+        raise PowerShellValueError(f"{text!r}: values must be single-line and NUL-free")
+    for quote in _SINGLE_QUOTES:
+        text = text.replace(quote, quote * 2)
+    return f"'{text}'"
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters["ps"] = ps_literal
+    return env
+
+
+def template_names() -> list[str]:
+    return sorted(p.name for p in TEMPLATES_DIR.glob("*.ps1.j2"))
+
+
+def render(template: str, **context: Any) -> str:
+    """Render templates/windows/<template> (values reach the script only through ``|ps``)."""
+    return _environment().get_template(template).render(**context)
+
+
+def minify(script: str) -> str:
+    """Drop comment lines, indentation and blank lines: the size limit counts every byte."""
+    lines = []
+    for line in script.splitlines():
+        if _COMMENT_LINE.match(line):
+            continue
+        stripped = line.strip()
+        if stripped:
+            lines.append(stripped)
+    return "\n".join(lines) + "\n"
+
+
+def encode(script: str) -> str:
+    return base64.b64encode(script.encode("utf-16-le")).decode("ascii")
+
+
+def decode(encoded: str) -> str:
+    return base64.b64decode(encoded).decode("utf-16-le")
+
+
+def command_text(script: str) -> str:
+    """The full command line for a script, checked against the cmd.exe length limit."""
+    text = f"{PREFIX} {encode(minify(script))}"
+    if len(text) > MAX_COMMAND:
+        raise PowerShellValueError(
+            f"encoded script is {len(text)} characters, over the {MAX_COMMAND} that cmd.exe accepts"
+        )
+    return text
+
+
+def ps_command(script: str, secret: bool = False) -> StringCommand:
+    """A pyinfra command for a script; ``secret`` masks it in pyinfra's output and logs."""
+    text = command_text(script)
+    if not secret:
+        return StringCommand(text)
+    encoded = text[len(PREFIX) + 1 :]
+    return StringCommand(PREFIX, HiddenValue(encoded))
+
+
+def decode_command(command: str) -> str:
+    """The script inside a command produced by :func:`ps_command` (tests, debugging)."""
+    if not command.startswith(PREFIX + " "):
+        raise ValueError("not an encoded PowerShell command")
+    return decode(command[len(PREFIX) + 1 :].strip())

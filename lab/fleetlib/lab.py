@@ -1,0 +1,118 @@
+"""Bringing the whole lab up and down."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from . import config, hosts, image, network, services, ssh, state
+from .proc import FleetError
+from .state import Host, Lab
+
+
+def up(count: int, suite: str) -> Lab:
+    """Make the lab exactly `count` running hosts of `suite`.
+
+    Hosts that already run are kept, missing or stopped ones are booted (a
+    stopped host keeps its overlay), extra ones are destroyed. A different
+    suite or base image means a full teardown first.
+    """
+    if not 1 <= count <= config.MAX_HOSTS:
+        raise FleetError(f"--hosts must be between 1 and {config.MAX_HOSTS}")
+    base = image.ensure(suite)
+    lab = state.load()
+    if lab is None or lab.suite != suite or lab.image != str(base):
+        # No usable state: clear whatever an earlier or foreign run left behind.
+        down(quiet=True)
+        lab = Lab(suite=suite, image=str(base))
+
+    config.RUNTIME_DIR.mkdir(parents=True, exist_ok=True)
+    network.ensure_bridge()
+    if not services.running(lab.proxy_pid, "tinyproxy"):
+        lab.proxy_pid = services.start_proxy()
+    if not services.running(lab.artifacts_pid, "artifacts.py"):
+        lab.artifacts_pid = services.start_artifacts()
+
+    wanted = [config.host_name(i) for i in range(1, count + 1)]
+    extra = [h for h in lab.hosts if h.name not in wanted]
+    if extra:
+        hosts.stop(extra)
+        for host in extra:
+            hosts.destroy(host.name)
+    known = {h.name: h for h in lab.hosts}
+    lab.hosts = [
+        known.get(name) or Host(name=name, address=config.host_address(config.host_index(name)))
+        for name in wanted
+    ]
+    to_boot = [h for h in lab.hosts if not hosts.is_running(h)]
+    if to_boot:
+        started = time.monotonic()
+        boot(lab, to_boot)
+        print(f"booted {len(to_boot)} host(s) in {time.monotonic() - started:.1f}s")
+    state.save(lab)
+    return lab
+
+
+def boot(lab: Lab, targets: list[Host]) -> None:
+    """Boot targets concurrently and wait until each answers SSH, booted."""
+    pubkey = ssh.ensure_key()
+    # Preparing is mostly ssh-keygen and small writes; threads overlap the forks.
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda h: hosts.prepare(h, Path(lab.image), pubkey), targets))
+    for host in targets:
+        hosts.boot(host)
+    try:
+        for host in targets:
+            hosts.find_leader(host)
+    finally:
+        # Record PIDs before waiting so a failed boot can still be torn down.
+        state.save(lab)
+    timeout = config.BOOT_TIMEOUT + len(targets)
+    ready = ssh.wait_ready(targets, timeout)
+    missing = [h.name for h in targets if h.name not in ready]
+    if missing:
+        logs = ", ".join(str(hosts.console_log(n)) for n in missing[:3])
+        raise FleetError(
+            f"{len(missing)} host(s) not ready after {timeout:.0f}s: {', '.join(missing)}"
+            f" (console logs: {logs}); `lab/fleet down` cleans up"
+        )
+    degraded = {n: s for n, s in ready.items() if s != "running"}
+    if degraded:
+        print(f"warning: hosts not fully running: {degraded}")
+
+
+def down(quiet: bool = False) -> None:
+    """Remove every trace of the lab; works with or without a state file."""
+    lab = state.load()
+    known = lab.hosts if lab else []
+    hosts.stop([*known, *hosts.strays({h.nspawn_pid for h in known})])
+    services.stop_all([lab.proxy_pid, lab.artifacts_pid] if lab else [])
+    if config.HOSTS_DIR.exists():
+        for host_dir in sorted(config.HOSTS_DIR.iterdir()):
+            hosts.destroy(host_dir.name)
+    for empty in (config.HOSTS_DIR, config.HOSTS_DIR.parent):
+        if empty.is_dir() and not any(empty.iterdir()):
+            empty.rmdir()
+    network.delete_bridge()
+    state.remove()
+    if config.RUNTIME_DIR.exists():
+        for leftover in config.RUNTIME_DIR.iterdir():
+            leftover.unlink()
+        config.RUNTIME_DIR.rmdir()
+    if not quiet:
+        print("lab is down")
+
+
+def table(lab: Lab, reachable: dict[str, bool] | None = None) -> str:
+    rows = [("HOST", "ADDRESS", "STATE", "CABLE", "SSH", "LEADER")]
+    for host in lab.hosts:
+        running = hosts.is_running(host)
+        power = "running" if running else "stopped"
+        cable = ("ok" if network.cable_connected(host.name) else "cut") if running else "-"
+        answer = "-" if reachable is None else ("yes" if reachable.get(host.name) else "NO")
+        rows.append((host.name, host.address, power, cable, answer, str(host.leader_pid or "-")))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    extra = f"proxy {lab.proxy}  artifacts {lab.artifacts_url if lab.artifacts_pid else '(none)'}"
+    return "\n".join([*lines, extra])
