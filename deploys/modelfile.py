@@ -19,6 +19,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum, auto
+from typing import NoReturn
 
 from .model_names import ModelNameError, normalize_model_name
 
@@ -68,7 +69,7 @@ DEPRECATED_PARAMETERS: frozenset[str] = frozenset(
     }
 )
 
-# Parameters whose negative values have no meaning (the brief's "negative num_ctx").
+# A negative context size means nothing; Ollama would pass it on to the runner.
 _NON_NEGATIVE: frozenset[str] = frozenset({"num_ctx"})
 
 INSTRUCTIONS: tuple[str, ...] = (
@@ -320,7 +321,11 @@ def quote_value(value: str) -> str:
         and "#" not in value
     ):
         return value
-    for quote in ('"', '"""'):
+    # Like `ollama show`: triple quotes for multi-line text with quotes of its own,
+    # for readability; the other form is tried when the preferred one cannot hold it.
+    multi_line = "\n" in value or "\r" in value
+    order = ('"""', '"') if multi_line and '"' in value else ('"', '"""')
+    for quote in order:
         if _quote_fits(value, quote):
             return f"{quote}{value}{quote}"
     raise ValueError(
@@ -512,7 +517,7 @@ class _Tokenizer:
             return _State.ROLE
         return _State.VALUE
 
-    def _bad_keyword(self, current: _Raw, buf: list[str], i: int, ch: str, line: int) -> None:
+    def _bad_keyword(self, current: _Raw, buf: list[str], i: int, ch: str, line: int) -> NoReturn:
         keyword = "".join(buf)
         if ch in "\r\n" and keyword.lower() in INSTRUCTIONS:
             raise self.fail(line, f"{keyword.upper()} has no value")
@@ -551,7 +556,13 @@ class _Tokenizer:
 # --------------------------------------------------------------------------- model
 
 
-def _is_local_path(value: str) -> bool:
+def is_local_path(value: str) -> bool:
+    """Whether a FROM value names a local file or directory rather than a model.
+
+    Paths must start with ``./``, ``../``, ``/``, ``~`` (or a Windows drive or
+    backslash), or end in ``.gguf``/``.bin``/``.safetensors``; ``dir/model`` reads
+    as a namespaced model name, so write ``./dir/model`` for a directory.
+    """
     # Ollama decides by looking at the disk; on the controller only the spelling is
     # known, so a path must look like one. Model names never start with these.
     if value in (".", "..", "~"):
@@ -561,16 +572,6 @@ def _is_local_path(value: str) -> bool:
     if re.match(r"[A-Za-z]:[\\/]", value):
         return True
     return value.lower().endswith((".gguf", ".bin", ".safetensors"))
-
-
-def is_local_path(value: str) -> bool:
-    """Whether a FROM value names a local file or directory rather than a model.
-
-    Paths must start with ``./``, ``../``, ``/``, ``~`` (or a Windows drive or
-    backslash), or end in ``.gguf``/``.bin``/``.safetensors``; ``dir/model`` reads
-    as a namespaced model name, so write ``./dir/model`` for a directory.
-    """
-    return _is_local_path(value)
 
 
 _CANONICAL_ORDER: dict[str, int] = {
@@ -650,7 +651,7 @@ class Modelfile:
 
     def base_is_file(self) -> bool:
         """Whether FROM is a local file or directory (see :func:`is_local_path`)."""
-        return _is_local_path(self.from_)
+        return is_local_path(self.from_)
 
     def canonical(self) -> str:
         """Deterministic text: same meaning, same text, whatever the original layout.
@@ -675,7 +676,7 @@ class Modelfile:
 
 def _canonical_line(ins: Instruction) -> str:
     if ins.name == "from":
-        value = ins.args if _is_local_path(ins.args) else normalize_model_name(ins.args)
+        value = ins.args if is_local_path(ins.args) else normalize_model_name(ins.args)
         return f"FROM {quote_value(value)}"
     if ins.name == "parameter":
         assert ins.value is not None
@@ -803,14 +804,14 @@ def _validate_from(
 ) -> None:
     if len(froms) > 1:
         first = froms[0]
-        if not (_is_local_path(first.value) and _is_local_path(raw.value)):
+        if not (is_local_path(first.value) and is_local_path(raw.value)):
             raise fail(
                 raw.line,
                 f"second FROM (first on line {first.line}): only local files may be combined "
                 "(e.g. a GGUF and its projector); with a model name Ollama would keep only the "
                 "last FROM",
             )
-    if _is_local_path(raw.value):
+    if is_local_path(raw.value):
         return
     try:
         normalize_model_name(raw.value)

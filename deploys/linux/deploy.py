@@ -7,7 +7,7 @@ from pyinfra.api import deploy
 
 from ..model_plan import ModelPlan
 from ..settings import OllamaSettings
-from . import models, operations
+from . import models, operations, security
 from .facts import LinuxOllamaState
 from .layout import STATE_DIR, Layout
 from .release import release_source
@@ -28,6 +28,7 @@ def gather_state(settings: OllamaSettings, layout: Layout, list_blobs: bool = Fa
         api_url=settings.bind.client_url,
         dirs=operations.required_dirs(settings),
         list_blobs=list_blobs,
+        security=security.state_probes(settings),
     )
 
 
@@ -38,14 +39,19 @@ def deploy_linux(settings: OllamaSettings, plan: ModelPlan, batch: int):
     current = gather_state(settings, layout, list_blobs=settings.model_source is not None)
 
     if not current.systemd:
-        operations.fail(reason="this host does not run systemd; ollama-fleet needs it on Linux")
+        operations.fail(reason="this host does not run systemd; ollama-fleet needs it on Linux",
+                        name="Check systemd")
         return
-    operations.service_account(settings, current)
-    operations.directories(settings, current)
-    operations.release(settings, current, release_source(settings, current.arch_name))
-    operations.stage_config(files, current)
-    operations.activate(settings, layout, files, current, _parallel=batch)
-    models.pull_models(settings, plan, current)
-    models.create_models(settings, plan, current)
-    models.prune_models(settings, plan, current)
-    operations.prune_versions(settings, current)
+    operations.service_account(settings, current, name="Service account")
+    operations.directories(settings, current, name="Directories")
+    operations.release(settings, current, release_source(settings, current.arch_name),
+                       name=f"Release {settings.version}")
+    operations.stage_config(files, current, name="Stage configuration")
+    security.before_activation(settings, current)
+    operations.activate(settings, layout, files, current, _parallel=batch,
+                        name="Activate (restart + health check, rollback on failure)")
+    security.after_activation(settings, current)
+    models.pull_models(settings, plan, current, name="Pull models")
+    models.create_models(settings, plan, current, name="Create custom models")
+    models.prune_models(settings, plan, current, name="Prune undeclared models")
+    operations.prune_versions(settings, current, name="Prune old releases")

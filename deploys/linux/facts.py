@@ -46,6 +46,7 @@ class LinuxHostState:
     blobs: dict[str, int] = field(default_factory=dict)  # sha256-<hex> -> size
     records: dict[str, str] = field(default_factory=dict)  # model -> digest of last create
     dirs: set[str] = field(default_factory=set)
+    security: dict[str, str] = field(default_factory=dict)  # see security_state.sh.j2
     old_models: int = 0
     api_version: str | None = None
 
@@ -71,13 +72,14 @@ class LinuxOllamaState(FactBase[LinuxHostState]):
         api_url: str,
         dirs: tuple[str, ...] = (),
         list_blobs: bool = False,
+        security: tuple[tuple[str, str], ...] = (),
         old_models_dir: str | None = None,
     ) -> str:
         return render(
             "linux/state.sh.j2",
             user=user, group=group, install_dir=install_dir, bin_link=bin_link, unit=unit,
             files=dict(files), state_dir=state_dir, models_dir=models_dir, api_url=api_url,
-            dirs=dirs, list_blobs=list_blobs, old_models_dir=old_models_dir,
+            dirs=dirs, list_blobs=list_blobs, security=dict(security), old_models_dir=old_models_dir,
         )
 
     def default(self) -> LinuxHostState:
@@ -141,6 +143,9 @@ def parse_state(lines: list[str]) -> LinuxHostState:
             state.records[name] = digest
         elif key == "dir":
             state.dirs.add(value)
+        elif key == "sec":
+            name, _, detail = value.partition(" ")
+            state.security[name] = detail
         elif key == "old_models":
             state.old_models = int(value) if value.isdigit() else 0
         elif key == "api":

@@ -8,6 +8,7 @@ sees the script text: the result is the same whichever shell sshd starts.
 from __future__ import annotations
 
 import base64
+import gzip
 import re
 from functools import cache
 from pathlib import Path
@@ -98,9 +99,28 @@ def decode(encoded: str) -> str:
     return base64.b64decode(encoded).decode("utf-16-le")
 
 
+def _bootstrap(script: str) -> str:
+    """A short script that unpacks and runs a gzip-compressed one (PowerShell 5.0 and later)."""
+    packed = base64.b64encode(gzip.compress(script.encode("utf-8"), mtime=0)).decode("ascii")
+    return (
+        "$z = [IO.Compression.GZipStream]::new([IO.MemoryStream]::new("
+        f"[Convert]::FromBase64String('{packed}')), [IO.Compression.CompressionMode]::Decompress)\n"
+        ". ([ScriptBlock]::Create([IO.StreamReader]::new($z).ReadToEnd()))\n"
+    )
+
+
+_PACKED = re.compile(r"FromBase64String\('([A-Za-z0-9+/=]+)'\)\), \[IO\.Compression")
+
+
 def command_text(script: str) -> str:
-    """The full command line for a script, checked against the cmd.exe length limit."""
-    text = f"{PREFIX} {encode(minify(script))}"
+    """The full command line for a script, checked against the cmd.exe length limit.
+
+    Scripts too long once UTF-16 encoded travel gzip-compressed inside a small bootstrap.
+    """
+    script = minify(script)
+    text = f"{PREFIX} {encode(script)}"
+    if len(text) > MAX_COMMAND:
+        text = f"{PREFIX} {encode(_bootstrap(script))}"
     if len(text) > MAX_COMMAND:
         raise PowerShellValueError(
             f"encoded script is {len(text)} characters, over the {MAX_COMMAND} that cmd.exe accepts"
@@ -117,8 +137,12 @@ def ps_command(script: str, secret: bool = False) -> StringCommand:
     return StringCommand(PREFIX, HiddenValue(encoded))
 
 
-def decode_command(command: str) -> str:
+def decode_command(command: str, unpack: bool = True) -> str:
     """The script inside a command produced by :func:`ps_command` (tests, debugging)."""
     if not command.startswith(PREFIX + " "):
         raise ValueError("not an encoded PowerShell command")
-    return decode(command[len(PREFIX) + 1 :].strip())
+    script = decode(command[len(PREFIX) + 1 :].strip())
+    packed = _PACKED.search(script)
+    if unpack and packed and script.startswith("$z = [IO.Compression.GZipStream]"):
+        return gzip.decompress(base64.b64decode(packed.group(1))).decode("utf-8")
+    return script

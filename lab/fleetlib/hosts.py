@@ -8,7 +8,7 @@ import signal
 import uuid
 from pathlib import Path
 
-from . import config
+from . import cgroups, config
 from .proc import (
     FleetError,
     alive,
@@ -97,7 +97,9 @@ def boot(host: Host) -> None:
         # Console output goes to the log; there is no terminal to attach to.
         "--console=read-only",
     ]
-    host.nspawn_pid = spawn_daemon(cmd, console_log(host.name))
+    # `sh` joins the host's cgroups and then becomes nspawn (same PID).
+    script = cgroups.enter_script(host.name) + 'exec "$@"'
+    host.nspawn_pid = spawn_daemon(["sh", "-c", script, "sh", *cmd], console_log(host.name))
     host.leader_pid = None
 
 
@@ -149,6 +151,7 @@ def stop(hosts: list[Host], timeout: float = config.SHUTDOWN_TIMEOUT) -> None:
     for host in hosts:
         host.leader_pid = None
         host.nspawn_pid = None
+        cgroups.remove(host.name)
 
 
 def destroy(name: str) -> None:

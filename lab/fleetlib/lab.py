@@ -6,7 +6,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from . import config, hosts, image, network, services, ssh, state
+from . import cgroups, config, hosts, image, network, services, ssh, state
 from .proc import FleetError
 from .state import Host, Lab
 
@@ -28,6 +28,7 @@ def up(count: int, suite: str) -> Lab:
         lab = Lab(suite=suite, image=str(base))
 
     config.RUNTIME_DIR.mkdir(parents=True, exist_ok=True)
+    _raise_kernel_limits()
     network.ensure_bridge()
     if not services.running(lab.proxy_pid, "tinyproxy"):
         lab.proxy_pid = services.start_proxy()
@@ -46,12 +47,32 @@ def up(count: int, suite: str) -> Lab:
         for name in wanted
     ]
     to_boot = [h for h in lab.hosts if not hosts.is_running(h)]
+    for host in lab.hosts:
+        # A fault test that died half-way must not leave the next user a cut host.
+        if host not in to_boot and not network.cable_connected(host.name):
+            network.set_cable(host.name, connected=True)
     if to_boot:
         started = time.monotonic()
         boot(lab, to_boot)
         print(f"booted {len(to_boot)} host(s) in {time.monotonic() - started:.1f}s")
     state.save(lab)
     return lab
+
+
+# Every container's systemd, journald, networkd... holds inotify instances, all
+# charged to root on the controller; the default 128 runs out at about 20 hosts
+# and later hosts then boot without sshd.
+KERNEL_MINIMUMS = {
+    "fs/inotify/max_user_instances": 8192,
+    "fs/inotify/max_user_watches": 524288,
+}
+
+
+def _raise_kernel_limits() -> None:
+    for key, minimum in KERNEL_MINIMUMS.items():
+        path = Path("/proc/sys") / key
+        if int(path.read_text()) < minimum:
+            path.write_text(f"{minimum}\n")
 
 
 def boot(lab: Lab, targets: list[Host]) -> None:
@@ -91,6 +112,7 @@ def down(quiet: bool = False) -> None:
     if config.HOSTS_DIR.exists():
         for host_dir in sorted(config.HOSTS_DIR.iterdir()):
             hosts.destroy(host_dir.name)
+    cgroups.remove()
     for empty in (config.HOSTS_DIR, config.HOSTS_DIR.parent):
         if empty.is_dir() and not any(empty.iterdir()):
             empty.rmdir()

@@ -317,6 +317,15 @@ def test_parameter_types_match_upstream_options() -> None:
     } == PARAMETER_TYPES
 
 
+@pytest.mark.parametrize(
+    "version", ["0.14.0", "v0.14.0", "1", "0.14", "1.2.3-rc.1", "1.2.3-rc-1+build.007", "10.0.0"]
+)
+def test_requires_accepts_go_semver(version: str) -> None:
+    mf = parse_modelfile(f"FROM x\nREQUIRES {version}\n")
+    assert mf.requires == version
+    assert f"REQUIRES {version.removeprefix('v')}\n" in mf.canonical()
+
+
 def test_several_files_in_from() -> None:
     mf = parse_modelfile("FROM ./model.gguf\nFROM ./mmproj.gguf\n")
     assert mf.from_ == "./model.gguf"

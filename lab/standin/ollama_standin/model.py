@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from . import gguf, modelfile, store
@@ -23,7 +23,7 @@ DEFAULT_TEMPLATE = "{{ .Prompt }}"
 
 def go_time(ns: int) -> str:
     """time.Time JSON (RFC3339Nano, local zone): trailing zeros of the fraction trimmed."""
-    dt = datetime.fromtimestamp(ns // 1_000_000_000, tz=timezone.utc).astimezone()
+    dt = datetime.fromtimestamp(ns // 1_000_000_000).astimezone()
     frac = f"{ns % 1_000_000_000:09d}".rstrip("0")
     off = dt.strftime("%z")
     zone = "Z" if off in ("+0000", "-0000") else f"{off[:3]}:{off[3:]}"

@@ -47,7 +47,7 @@ def log(level: str, source: str, msg: str, **attrs: object) -> None:
         return
     parts = [f"time={_timestamp()}", f"level={level}", f"source={source}",
              f"msg={_fmt_value(msg)}"]
-    parts += [f"{k}={_fmt_value(v)}" for k, v in attrs.items()]
+    parts += [f"{_fmt_value(k)}={_fmt_value(v)}" for k, v in attrs.items()]
     with _lock:
         sys.stderr.write(" ".join(parts) + "\n")
         sys.stderr.flush()

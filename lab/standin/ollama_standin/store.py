@@ -17,7 +17,7 @@ import re
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any, Protocol
 
 from . import gojson, slog
 from .goerrors import GoStyleError, path_error
@@ -36,6 +36,10 @@ MEDIA_LICENSE = MEDIA_PREFIX + "license"
 MEDIA_MESSAGES = MEDIA_PREFIX + "messages"
 _DIGEST_RE = re.compile(r"^sha256[:-][0-9a-fA-F]{64}$")
 _CHUNK = 1 << 20
+
+
+class Reader(Protocol):
+    def read(self, n: int = ..., /) -> bytes: ...
 
 
 class InvalidDigest(GoStyleError):
@@ -137,7 +141,7 @@ class Store:
         return os.path.join(self.manifests_dir(), name.filepath())
 
     # -- blobs -------------------------------------------------------------------------
-    def new_layer(self, data: bytes | BinaryIO, media_type: str) -> Layer:
+    def new_layer(self, data: bytes | Reader, media_type: str) -> Layer:
         """NewLayer: hash while copying to a temp blob, then rename into place."""
         fd, tmp = tempfile.mkstemp(dir=self.blobs_dir(), prefix="sha256-")
         h = hashlib.sha256()
@@ -269,8 +273,8 @@ class Store:
                               os.path.join(dirpath, "sha256-" + f[len("sha256:"):]))
 
 
-def _chunks(data: bytes | BinaryIO) -> Iterable[bytes]:
-    if isinstance(data, bytes | bytearray):
+def _chunks(data: bytes | Reader) -> Iterable[bytes]:
+    if isinstance(data, (bytes, bytearray)):  # noqa: UP038 - hosts may run Python < 3.10
         yield bytes(data)
         return
     while chunk := data.read(_CHUNK):

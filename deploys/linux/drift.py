@@ -1,0 +1,73 @@
+"""Compare a Linux host's reported state with what its settings declare."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from ..model_plan import ModelPlan
+from ..settings import OllamaSettings
+from .facts import LinuxHostState
+from .layout import Layout
+from .models import present_models
+
+
+@dataclass
+class HostStatus:
+    host: str
+    reachable: bool = True
+    installed: str | None = None
+    running: str | None = None
+    active: str = "unknown"
+    enabled: str = "unknown"
+    address: str = ""
+    drift: list[str] = field(default_factory=list)
+    models_missing: list[str] = field(default_factory=list)
+    models_extra: list[str] = field(default_factory=list)
+    models_present: int = 0
+    error: str | None = None
+
+    @property
+    def healthy(self) -> bool:
+        return (
+            self.reachable and self.error is None and self.active == "active"
+            and self.running is not None and self.running == self.installed
+        )
+
+    @property
+    def ok(self) -> bool:
+        return self.healthy and not self.drift and not self.models_missing
+
+    def as_dict(self) -> dict[str, object]:
+        return {**asdict(self), "healthy": self.healthy, "ok": self.ok}
+
+
+def host_status(
+    name: str, settings: OllamaSettings, plan: ModelPlan, current: LinuxHostState
+) -> HostStatus:
+    layout = Layout(settings)
+    files = layout.managed_files()
+    status = HostStatus(
+        host=name, installed=current.current, running=current.api_version,
+        active=current.active, enabled=current.enabled,
+        address=settings.bind.client_url if current.api_version else "",
+    )
+    if current.current != settings.version:
+        status.drift.append(f"version {current.current or 'none'} (declared {settings.version})")
+    for managed in files:
+        if current.files.get(managed.key) != managed.sha256:
+            status.drift.append(f"{managed.dest} differs from the declared {managed.key}")
+    if current.applied is not None and current.applied != layout.applied_digest(files):
+        if not any("differs" in d for d in status.drift):
+            status.drift.append("running configuration was not restarted into")
+    if current.enabled != "enabled":
+        status.drift.append(f"service {current.enabled}, not enabled")
+    present = present_models(current)
+    status.models_present = len(present)
+    wanted = set(plan.pulls) | {m.name for m in plan.custom}
+    status.models_missing = sorted(wanted - present)
+    status.models_extra = sorted(present - plan.declared)
+    for model in plan.custom:
+        if model.name in present and current.records.get(model.name) != model.digest:
+            status.drift.append(f"custom model {model.name} was not created from its "
+                                "declared Modelfile")
+    return status

@@ -1,0 +1,132 @@
+"""Host firewall: an nftables table of our own that lets only allow_networks reach the API.
+
+The table is ours alone (`inet ollama_fleet`) and is replaced atomically, so the operator's own
+rules and tables are never read, flushed or rewritten. A small oneshot unit loads it at boot,
+before Ollama binds. nftables semantics make this safe to combine with other tables: an
+accept in our chain does not override a drop elsewhere, and our drop is final.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from dataclasses import dataclass
+from io import BytesIO
+
+from pyinfra import host
+from pyinfra.api import FileUploadCommand, StringCommand, operation
+
+from ..render import render
+from ..settings import OllamaSettings
+from .facts import LinuxHostState
+from .layout import STAGING_DIR, STATE_DIR
+
+TABLE = "ollama_fleet"
+NFT = "/usr/sbin/nft"
+RULES_DIR = "/etc/ollama-fleet"
+RULES = f"{RULES_DIR}/nftables.nft"
+UNIT = "ollama-fleet-firewall.service"
+UNIT_PATH = f"/etc/systemd/system/{UNIT}"
+# sha256 of `nft list table` right after our load: a different live listing means someone
+# changed or flushed the table since, and it is loaded again.
+LIVE_RECORD = f"{STATE_DIR}/firewall.live"
+
+# Names under which the state fact reports the firewall (see security_state.sh.j2).
+PROBES = (("fw_rules", RULES), ("fw_unit", UNIT_PATH))
+
+
+@dataclass(frozen=True)
+class FirewallFile:
+    key: str
+    dest: str
+    content: str
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content.encode()).hexdigest()
+
+    @property
+    def staged(self) -> str:
+        return f"{STAGING_DIR}/{self.key}"
+
+
+def wanted(settings: OllamaSettings) -> bool:
+    return bool(settings.allow_networks)
+
+
+def guarded_ports(settings: OllamaSettings) -> list[int]:
+    """Ollama's port always; nginx's too when it is the exposed side."""
+    ports = {settings.bind.port}
+    if settings.auth_proxy is not None:
+        ports.add(settings.auth_proxy.port)
+    return sorted(ports)
+
+
+def ruleset(settings: OllamaSettings) -> str:
+    networks = [ipaddress.ip_network(n, strict=False) for n in settings.allow_networks]
+    v4 = sorted({n for n in networks if n.version == 4}, key=lambda n: (n.network_address, n.prefixlen))
+    v6 = sorted({n for n in networks if n.version == 6}, key=lambda n: (n.network_address, n.prefixlen))
+    return render("linux/nftables.nft.j2", table=TABLE, ports=guarded_ports(settings),
+                  v4=[str(n) for n in v4], v6=[str(n) for n in v6])
+
+
+def files(settings: OllamaSettings) -> tuple[FirewallFile, ...]:
+    unit = render("linux/nftables.service.j2", table=TABLE, nft=NFT, rules=RULES,
+                  ollama_unit=f"{settings.service_name}.service")
+    return (FirewallFile("fw_rules", RULES, ruleset(settings)),
+            FirewallFile("fw_unit", UNIT_PATH, unit))
+
+
+def apply_reasons(settings: OllamaSettings, current: LinuxHostState) -> list[str]:
+    sec = current.security
+    reasons = [f"{f.dest} differs" for f in files(settings) if sec.get(f.key) != f.sha256]
+    if "nft" not in current.tools:
+        reasons.append("nftables is not installed")
+    if sec.get("fw_table") != "present":
+        reasons.append(f"table inet {TABLE} is not loaded")
+    elif sec.get("fw_live") != sec.get("fw_live_applied"):
+        reasons.append(f"table inet {TABLE} was changed outside ollama-fleet")
+    if sec.get("fw_enabled") != "enabled":
+        reasons.append(f"{UNIT} is not enabled")
+    return reasons
+
+
+@operation()
+def firewall(settings: OllamaSettings, current: LinuxHostState):
+    """Only allow_networks (and loopback) reach the guarded ports; loaded before Ollama binds."""
+    if not wanted(settings):
+        host.noop("no allow_networks: no firewall wanted")
+        return
+    reasons = apply_reasons(settings, current)
+    if not reasons:
+        host.noop(f"firewall table inet {TABLE} is current")
+        return
+    changed = [f for f in files(settings) if current.security.get(f.key) != f.sha256]
+    for managed in changed:
+        yield FileUploadCommand(BytesIO(managed.content.encode()), managed.staged)
+    staged_rules = next((f.staged for f in changed if f.key == "fw_rules"), None)
+    yield StringCommand(render(
+        "linux/nftables_apply.sh.j2",
+        install="nft" not in current.tools, packages=["nftables"], nft=NFT, table=TABLE,
+        staged_rules=staged_rules, rules_dir=RULES_DIR, rules=RULES, unit=UNIT,
+        live_record=LIVE_RECORD,
+        files=[{"staged": f.staged, "dest": f.dest} for f in changed],
+    ))
+
+
+def present(current: LinuxHostState) -> bool:
+    sec = current.security
+    return (sec.get("fw_table") == "present" or sec.get("fw_rules", "absent") != "absent"
+            or sec.get("fw_unit", "absent") != "absent" or bool(sec.get("fw_live_applied")))
+
+
+@operation()
+def remove_firewall(settings: OllamaSettings, current: LinuxHostState):
+    """Without allow_networks the table, its file and its unit go away."""
+    if wanted(settings) or not present(current):
+        host.noop("no ollama-fleet firewall to remove")
+        return
+    yield StringCommand(render(
+        "linux/nftables_remove.sh.j2",
+        table=TABLE, unit=UNIT, unit_path=UNIT_PATH, rules=RULES, live_record=LIVE_RECORD,
+    ))

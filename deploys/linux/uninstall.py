@@ -1,0 +1,38 @@
+"""Uninstall: stop and remove the service, releases and our files; keep models unless purged."""
+
+from __future__ import annotations
+
+from pyinfra import host
+from pyinfra.api import StringCommand, deploy, operation
+
+from ..render import render
+from ..settings import OllamaSettings
+from .deploy import gather_state
+from .facts import LinuxHostState
+from .layout import STATE_DIR, Layout
+
+
+@operation()
+def remove_ollama(settings: OllamaSettings, current: LinuxHostState, purge: bool):
+    layout = Layout(settings)
+    installed = (
+        current.versions or current.current or current.active in ("active", "failed")
+        or any(sha != "absent" for sha in current.files.values())
+        or STATE_DIR in current.dirs
+    )
+    if not installed and not (purge and (current.models_dir or current.user)):
+        host.noop("Ollama is not installed")
+        return
+    yield StringCommand(render(
+        "linux/uninstall.sh.j2", unit=layout.unit, unit_path=layout.unit_path,
+        dropin_path=layout.dropin_path, secret_path=layout.secret_path,
+        bin_link=settings.bin_link, install_dir=settings.install_dir, state_dir=STATE_DIR,
+        models_dir=settings.models_dir, user=settings.service_user,
+        group=settings.service_group, home=settings.service_home, purge=purge,
+    ))
+
+
+@deploy("Uninstall Ollama")
+def uninstall_linux(settings: OllamaSettings, purge: bool = False):
+    current = gather_state(settings, Layout(settings))
+    remove_ollama(settings, current, purge)

@@ -1,0 +1,232 @@
+"""What a Windows host should look like, and how the fact differs from it (pure functions)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import ipaddress
+from dataclasses import dataclass
+from typing import Any
+
+from ..model_plan import ModelPlan, RenderedModel
+from ..settings import OllamaSettings, version_tuple
+from . import paths
+from .facts import SECRET_ENV_NAMES, WindowsState
+from .powershell import render
+
+SERVICE_ACCOUNTS = {"SYSTEM": "SYSTEM", "NETWORK SERVICE": "NETWORK SERVICE",
+                    "LOCAL SERVICE": "LOCAL SERVICE"}
+TASK_RESTART_COUNT = 999
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True)
+class WindowsLayout:
+    """Settings checked and resolved for Windows; built once per host."""
+
+    server: bool
+    version: str
+    install_dir: str
+    models_dir: str
+    account: str
+
+    @property
+    def exe(self) -> str:
+        if self.server:
+            return rf"{self.install_dir}\{self.version}\ollama.exe"
+        return rf"{self.install_dir}\ollama.exe"
+
+    @property
+    def app_exe(self) -> str:
+        return rf"{self.install_dir}\{paths.DESKTOP_APP_EXE}"
+
+
+def layout(settings: OllamaSettings) -> WindowsLayout:
+    return WindowsLayout(
+        server=settings.windows_mode == "server",
+        version=settings.version,
+        install_dir=paths.check_windows_path(settings.windows_install_dir, "windows_install_dir"),
+        models_dir=paths.check_windows_path(settings.windows_models_dir, "windows_models_dir"),
+        account=settings.windows_service_account.strip(),
+    )
+
+
+# --- environment ----------------------------------------------------------------------------
+def desired_environment(settings: OllamaSettings, where: WindowsLayout) -> dict[str, str]:
+    """The Linux environment, with the Windows models folder in place of the Linux one."""
+    env = settings.environment()
+    env["OLLAMA_MODELS"] = where.models_dir
+    return env
+
+
+def secret_digest(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class EnvChange:
+    set: dict[str, str]
+    remove: tuple[str, ...]
+    managed: tuple[str, ...]
+    record_changed: bool
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.set or self.remove or self.record_changed)
+
+
+def environment_change(
+    state: WindowsState, plain: dict[str, str], secret: dict[str, str]
+) -> EnvChange:
+    # Windows drops a variable set to "", so an empty value and an absent one are the same.
+    current = {k.upper(): v for k, v in state["env"].items()}
+    to_set: dict[str, str] = {}
+    for name, value in plain.items():
+        if (current.get(name.upper()) or "") != value:
+            to_set[name] = value
+    for name, value in secret.items():
+        have = current.get(name.upper())
+        if (have or "") != (secret_digest(value) if value else ""):
+            to_set[name] = value
+    declared = {name.upper() for name in (*plain, *secret)}
+    managed = tuple(sorted({*plain, *secret}))
+    remove = tuple(sorted(
+        name for name in state["managed_env"]
+        if name.upper() not in declared and current.get(name.upper()) is not None
+    ))
+    record_changed = sorted(n.upper() for n in state["managed_env"]) != sorted(declared)
+    return EnvChange(to_set, remove, managed, record_changed)
+
+
+def secret_names(settings: OllamaSettings) -> list[str]:
+    return sorted({*SECRET_ENV_NAMES, *settings.secret_environment()})
+
+
+# --- server task ----------------------------------------------------------------------------
+def serve_script_bytes(where: WindowsLayout) -> bytes:
+    # A BOM makes Windows PowerShell 5.1 read the file as UTF-8 rather than the ANSI code page.
+    text = render("serve.ps1.j2", exe=where.exe, log=rf"{paths.LOGS_DIR}\server.log",
+                  registry_key=paths.REGISTRY_KEY)
+    return UTF8_BOM + text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
+
+
+def app_script_bytes(where: WindowsLayout) -> bytes:
+    text = render("start_app.ps1.j2", app_exe=where.app_exe, registry_key=paths.REGISTRY_KEY)
+    return UTF8_BOM + text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def launcher_arguments(script_path: str, hidden: bool = False) -> str:
+    window = " -WindowStyle Hidden" if hidden else ""
+    return f'-NoProfile -NonInteractive -ExecutionPolicy Bypass{window} -File "{script_path}"'
+
+
+def principal(account: str) -> tuple[str, str]:
+    """(UserId, LogonType): built-in service accounts need no password, users run as S4U."""
+    builtin = SERVICE_ACCOUNTS.get(account.upper())
+    if builtin:
+        return rf"NT AUTHORITY\{builtin}", "ServiceAccount"
+    # S4U runs whether or not the user is logged on, without storing a password.
+    return account, "S4U"
+
+
+def _account_key(name: str) -> str:
+    return name.rsplit("\\", 1)[-1].strip().upper()
+
+
+def task_matches(state: WindowsState, where: WindowsLayout) -> bool:
+    task = state["task"]
+    if task is None:
+        return False
+    user, logon = principal(where.account)
+    return (
+        task["execute"].lower() == paths.POWERSHELL_EXE.lower()
+        and task["arguments"] == launcher_arguments(paths.SERVE_SCRIPT)
+        and _account_key(task["user"]) == _account_key(user)
+        and task["logon"].lower() == logon.lower()
+        and task["boot"]
+        and task["restart_count"] == TASK_RESTART_COUNT
+    )
+
+
+def launcher_matches(state: WindowsState, where: WindowsLayout) -> bool:
+    return state["launcher_sha256"] == hashlib.sha256(serve_script_bytes(where)).hexdigest()
+
+
+def needs_grant(state: WindowsState, account: str) -> bool:
+    """Whether the models folder must be opened to a non-SYSTEM service account."""
+    if account.upper() == "SYSTEM":
+        return False
+    key = _account_key(principal(account)[0])
+    return not any(_account_key(identity) == key for identity in state["models_acl"])
+
+
+# --- install --------------------------------------------------------------------------------
+def installed_version(state: WindowsState, where: WindowsLayout) -> str | None:
+    if where.server:
+        return where.version if where.version in state["versions"] else None
+    desktop = state["desktop"]
+    return desktop["version"] if desktop else None
+
+
+def versions_to_prune(state: WindowsState, where: WindowsLayout, keep: int) -> list[str]:
+    """Oldest installs first out; the pinned version always stays and counts towards keep."""
+    others = sorted((v for v in state["versions"] if v != where.version),
+                    key=version_tuple, reverse=True)
+    return sorted(others[max(keep - 1, 0):], key=version_tuple)
+
+
+# --- firewall -------------------------------------------------------------------------------
+def _networks(values: list[str]) -> set[Any] | None:
+    nets = set()
+    for value in values:
+        try:
+            # Windows reports IPv4 subnets as address/netmask; ip_network reads both forms.
+            nets.add(ipaddress.ip_network(value, strict=False))
+        except ValueError:
+            return None  # "Any", "LocalSubnet" ...: not something we wrote
+    return nets
+
+
+def firewall_action(state: WindowsState, networks: list[str], port: int) -> str | None:
+    rule = state["firewall"]
+    if not networks:
+        return "remove" if rule else None
+    if rule is None:
+        return "create"
+    same = (
+        rule["enabled"].lower() == "true"
+        and rule["action"].lower() == "allow"
+        and rule["direction"].lower() == "inbound"
+        and rule["protocol"].upper() == "TCP"
+        and rule["ports"] == [str(port)]
+        and _networks(rule["remote"]) == _networks(networks)
+    )
+    return None if same else "update"
+
+
+# --- models ---------------------------------------------------------------------------------
+def missing_pulls(state: WindowsState, plan: ModelPlan) -> list[str]:
+    present = set(state["models"])
+    return [name for name in plan.pulls if name not in present]
+
+
+def stale_custom(state: WindowsState, plan: ModelPlan) -> list[RenderedModel]:
+    present = set(state["models"])
+    return [m for m in plan.custom
+            if state["modelfiles"].get(m.name) != m.digest or m.name not in present]
+
+
+def models_to_remove(state: WindowsState, plan: ModelPlan) -> list[str]:
+    if not plan.prune:
+        return []
+    return sorted(set(state["models"]) - plan.declared)
+
+
+def stale_records(state: WindowsState, plan: ModelPlan) -> list[str]:
+    """Modelfile records of models no longer declared (removed with them when pruning)."""
+    declared = {m.name for m in plan.custom}
+    return sorted(name for name in state["modelfiles"] if name not in declared)

@@ -1,0 +1,53 @@
+"""A cgroup of its own for every host.
+
+With --keep-unit and no systemd on the controller, nspawn puts the container in
+"<its own cgroup>/payload". Started from one shared cgroup, all hosts would
+share that payload cgroup: their systemds then create and delete the same
+system.slice/*.service groups (units fail at random during a concurrent boot),
+and stopping a unit in one host could kill processes of another. Starting each
+nspawn in its own group keeps the hosts apart.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+LAB_GROUP = "ollama-fleet-lab"
+
+
+def hierarchies() -> list[Path]:
+    """Mount points of the hierarchies systemd uses: cgroup2 and the v1 name=systemd one."""
+    found = []
+    for line in Path("/proc/self/mounts").read_text().splitlines():
+        _, point, fstype, options = line.split()[:4]
+        if fstype == "cgroup2" or (fstype == "cgroup" and "name=systemd" in options.split(",")):
+            found.append(Path(point))
+    return found
+
+
+def host_groups(name: str) -> list[Path]:
+    return [root / LAB_GROUP / name for root in hierarchies()]
+
+
+def enter_script(name: str) -> str:
+    """Shell prefix that moves the shell (then exec'd into nspawn) into the host's groups."""
+    groups = host_groups(name)
+    for group in groups:
+        group.mkdir(parents=True, exist_ok=True)
+    return "".join(f"echo $$ > {group}/cgroup.procs && " for group in groups)
+
+
+def remove(name: str | None = None) -> None:
+    """Delete a stopped host's groups (all hosts' when name is None), deepest first.
+
+    rmdir fails on a group that still has processes; those are left alone.
+    """
+    for root in hierarchies():
+        top = root / LAB_GROUP / name if name else root / LAB_GROUP
+        if not top.is_dir():
+            continue
+        for current, _dirs, _files in os.walk(top, topdown=False):
+            with contextlib.suppress(OSError):
+                os.rmdir(current)

@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+"""Fill the lab's artifact server with stand-in releases and registry models. TEST FIXTURE.
+
+    python3 lab/seed_artifacts.py
+
+Release files land where the lab mirror serves them (group_data/lab.py points hosts there);
+models land in the registry that the stand-in's `ollama pull` fetches from. Idempotent: what is
+already there is kept (builds are reproducible, so a rebuild would give the same bytes).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE / "standin"))
+
+from build import build_release  # noqa: E402
+from models import make_model  # noqa: E402
+
+ARTIFACTS = HERE / ".state" / "artifacts"
+RELEASES = ("0.12.0", "0.13.5", "0.14.1")
+BROKEN_RELEASE = "0.13.9"  # its `serve` fails at start, for rollback tests
+MODELS = {"qwen2.5:0.5b": 3 << 20, "tinyllama:1b": 2 << 20, "smollm:135m": 1 << 20}
+
+
+def release_dir(version: str) -> Path:
+    return ARTIFACTS / "files" / "releases" / f"v{version}"
+
+
+def seed() -> None:
+    for version in (*RELEASES, BROKEN_RELEASE):
+        target = release_dir(version)
+        if not (target / "sha256sum.txt").is_file():
+            build_release(version, str(target), broken=version == BROKEN_RELEASE)
+    store = ARTIFACTS / "registry"
+    for name, size in MODELS.items():
+        make_model(str(store), name, size, seed=name)
+
+
+if __name__ == "__main__":
+    seed()
+    print(f"lab artifacts ready in {ARTIFACTS}")

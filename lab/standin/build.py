@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""Build stand-in Ollama release archives. TEST FIXTURE.
+
+    python3 lab/standin/build.py --version 0.13.5 --out DIR [--broken]
+
+Writes upstream-shaped release files for one version:
+    DIR/ollama-linux-amd64.tgz       gzip tarball (what releases before 0.14.0 ship)
+    DIR/ollama-linux-amd64.tar.zst   zstd tarball (what 0.14.0 and later ship)
+    DIR/sha256sum.txt                `<hex>  ./<file>` lines, as upstream's release job writes
+Both tarballs hold what upstream's do, with the same member paths (no leading ./, files listed
+without directory entries, owner 0/0): bin/ollama (here a Python entry point) and lib/ollama/
+(placeholder runtime libraries plus the stand-in package). The version is baked in; --broken
+builds a release whose `serve` fails at start. Same inputs give byte-identical outputs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import io
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PACKAGE = "ollama_standin"
+ARCHIVES = ("ollama-linux-amd64.tgz", "ollama-linux-amd64.tar.zst")
+MTIME = 1_700_000_000  # fixed, so archives are reproducible
+RUNTIME_LIBS = {"libggml-base.so": 6144, "libggml-cpu-x64.so": 4096}
+
+ENTRY = '''#!/usr/bin/env python3
+"""ollama: TEST FIXTURE entry point of the stand-in release (see lib/ollama/ollama_standin).
+
+Like upstream's binary it finds its libraries relative to its real location: ../lib/ollama.
+"""
+import os
+import sys
+
+sys.dont_write_bytecode = True  # keep the install prefix exactly as unpacked
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))),
+                                "lib", "ollama"))
+from ollama_standin.cli import main  # noqa: E402
+
+sys.exit(main())
+'''
+
+
+def _buildinfo(version: str, broken: bool) -> bytes:
+    return (f'"""Build-time constants baked in by build.py. TEST FIXTURE."""\n\n'
+            f"VERSION = {version!r}\nBROKEN = {broken!r}\n").encode()
+
+
+def _placeholder_lib(name: str, size: int, version: str) -> bytes:
+    """Deterministic bytes that differ per version, so upgrades visibly swap lib/ollama."""
+    head = (b"\x7fELF placeholder runtime library for the ollama stand-in (test fixture): "
+            + f"{name} {version}\n".encode())
+    out = bytearray(head)
+    counter = 0
+    while len(out) < size:
+        out += hashlib.sha256(f"{name}:{version}:{counter}".encode()).digest()
+        counter += 1
+    return bytes(out[:size])
+
+
+def _members(version: str, broken: bool) -> list[tuple[str, bytes | None, int]]:
+    """(path, content or None for a directory, mode), in archive order."""
+    members: list[tuple[str, bytes | None, int]] = [("bin/ollama", ENTRY.encode(), 0o755)]
+    for lib, size in sorted(RUNTIME_LIBS.items()):
+        members.append((f"lib/ollama/{lib}", _placeholder_lib(lib, size, version), 0o755))
+    pkg_dir = os.path.join(HERE, PACKAGE)
+    members.append((f"lib/ollama/{PACKAGE}", None, 0o755))
+    for f in sorted(os.listdir(pkg_dir)):
+        if not f.endswith(".py"):
+            continue
+        if f == "buildinfo.py":
+            data = _buildinfo(version, broken)
+        else:
+            with open(os.path.join(pkg_dir, f), "rb") as fh:
+                data = fh.read()
+        members.append((f"lib/ollama/{PACKAGE}/{f}", data, 0o644))
+    return members
+
+
+def _tar(version: str, broken: bool) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        for path, data, mode in _members(version, broken):
+            info = tarfile.TarInfo(path)
+            info.mtime, info.mode = MTIME, mode
+            info.uid = info.gid = 0
+            info.uname = info.gname = "root"
+            if data is None:
+                info.type = tarfile.DIRTYPE
+                tar.addfile(info)
+            else:
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def _gzip(data: bytes) -> bytes:
+    buf = io.BytesIO()
+    # filename="" and mtime=0 keep the gzip header free of build-specific fields.
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buf, compresslevel=9, mtime=0) as gz:
+        gz.write(data)
+    return buf.getvalue()
+
+
+def _zstd(data: bytes) -> bytes:
+    exe = shutil.which("zstd")
+    if exe is None:
+        raise RuntimeError("the zstd command is required to build .tar.zst archives")
+    # Single-threaded at a fixed level so the output bytes are reproducible.
+    return subprocess.run([exe, "-19", "-T1", "-q", "-c", "--no-progress"], input=data,
+                          stdout=subprocess.PIPE, check=True).stdout
+
+
+def build_release(version: str, out_dir: str, broken: bool = False) -> dict[str, str]:
+    """Write the release files into out_dir; returns {file name: sha256 hex}."""
+    if not re.fullmatch(r"\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?", version):
+        raise ValueError(f"invalid version {version!r}")
+    os.makedirs(out_dir, exist_ok=True)
+    tar = _tar(version, broken)
+    sums: dict[str, str] = {}
+    for name, data in ((ARCHIVES[0], _gzip(tar)), (ARCHIVES[1], _zstd(tar))):
+        tmp = os.path.join(out_dir, f".{name}.tmp")
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, os.path.join(out_dir, name))
+        sums[name] = hashlib.sha256(data).hexdigest()
+    with open(os.path.join(out_dir, "sha256sum.txt"), "w") as f:
+        f.writelines(f"{sums[n]}  ./{n}\n" for n in sorted(sums))
+    return sums
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="Build stand-in Ollama release archives "
+                                             "(test fixture).")
+    ap.add_argument("--version", required=True, help="release version, e.g. 0.13.5")
+    ap.add_argument("--out", required=True, help="output directory")
+    ap.add_argument("--broken", action="store_true",
+                    help="build a release whose `ollama serve` exits 1 at start")
+    a = ap.parse_args(argv)
+    for name, digest in build_release(a.version, a.out, a.broken).items():
+        print(f"{digest}  {os.path.join(a.out, name)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

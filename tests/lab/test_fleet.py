@@ -1,0 +1,166 @@
+"""The lab fleet itself: real systemd hosts, reachable by SSH, isolated, breakable.
+
+The last test takes the lab down and brings it back, so keep it last.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from tests.lab.conftest import LabCli
+
+pytestmark = pytest.mark.lab
+
+LAB_RUNTIME = Path("/var/lib/ollama-fleet-lab")
+
+SSH_BANNER_PROBE = (
+    "python3 -c 'import socket,sys; s=socket.create_connection((sys.argv[1], 22), 2);"
+    " print(s.recv(64).decode().strip())' {address}"
+)
+
+
+def test_state_file_describes_the_lab(lab_fleet: dict[str, Any], lab_cli: LabCli) -> None:
+    assert lab_fleet["bridge"] == "olfbr0"
+    assert lab_fleet["gateway"] == "10.231.0.1"
+    assert lab_fleet["proxy"] == "http://10.231.0.1:8888"
+    assert [h["name"] for h in lab_fleet["hosts"]] == [
+        f"lab{i:02d}" for i in range(1, lab_cli.hosts + 1)
+    ]
+    for i, host in enumerate(lab_fleet["hosts"], start=1):
+        assert host["address"] == f"10.231.0.{10 + i}"
+        assert host["ssh_user"] == "root"
+        assert Path(host["ssh_key"]).is_absolute() and Path(host["ssh_key"]).exists()
+        assert host["leader_pid"] and Path(f"/proc/{host['leader_pid']}").exists()
+
+
+def test_hosts_are_distinct_systemd_machines(lab_fleet: dict[str, Any], lab_cli: LabCli) -> None:
+    machine_ids = set()
+    for host in lab_fleet["hosts"]:
+        result = lab_cli.ssh(
+            host["name"],
+            "hostname; cat /etc/machine-id; ip -4 -o addr show host0;"
+            " systemctl is-system-running --wait",
+        )
+        lines = result.stdout.splitlines()
+        assert lines[0] == host["name"]
+        machine_ids.add(lines[1])
+        assert f"inet {host['address']}/24" in lines[2]
+        # "running" means no failed unit: the image masks what breaks in containers.
+        assert lines[3] == "running", result.stdout
+    assert len(machine_ids) == len(lab_fleet["hosts"])
+
+
+def test_hosts_reach_each_other(lab_fleet: dict[str, Any], lab_cli: LabCli) -> None:
+    first, second = lab_fleet["hosts"][:2]
+    result = lab_cli.ssh(first["name"], SSH_BANNER_PROBE.format(address=second["address"]))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("SSH-2.0-OpenSSH")
+
+
+def test_hosts_cannot_reach_outside(lab_fleet: dict[str, Any], lab_cli: LabCli) -> None:
+    # Checked without sending anything out: the only route leads to the
+    # controller, and the controller does not route the bridge anywhere.
+    first = lab_fleet["hosts"][0]["name"]
+    routes = [r.strip() for r in lab_cli.ssh(first, "ip -4 route show default").stdout.splitlines()]
+    assert routes == ["default via 10.231.0.1 dev host0 proto static"]
+    forwarding = Path("/proc/sys/net/ipv4/ip_forward").read_text().strip()
+    guard = subprocess.run(
+        ["nft", "list", "table", "inet", "ollama_fleet_lab"], capture_output=True, text=True
+    )
+    assert forwarding == "0" or 'iifname "olfbr0" oifname != "olfbr0" drop' in guard.stdout
+
+
+def test_proxy_serves_debian_and_nothing_else(lab_fleet: dict[str, Any], lab_cli: LabCli) -> None:
+    host = lab_fleet["hosts"][0]
+    # The proxy's allow list refuses other sites before connecting anywhere.
+    curl = "curl -s -o /dev/null -w '%{http_code}' -x http://10.231.0.1:8888"
+    refused = lab_cli.ssh(host["name"], f"{curl} http://lab.invalid/")
+    assert refused.stdout == "403"
+    update = lab_cli.ssh(host["name"], "apt-get update -q", timeout=300)
+    assert update.returncode == 0, update.stdout + update.stderr
+    assert "deb.debian.org" in update.stdout
+
+
+def test_stop_and_start_keep_the_disk(lab_fleet: dict[str, Any], lab_cli: LabCli) -> None:
+    host = lab_fleet["hosts"][-1]
+    assert lab_cli.ssh(host["name"], "echo kept > /root/marker").returncode == 0
+    assert lab_cli.run("stop", host["name"]).returncode == 0
+    assert lab_cli.ssh(host["name"], "true", timeout=30).returncode != 0
+    assert lab_cli.run("status").returncode != 0
+    assert lab_cli.run("start", host["name"]).returncode == 0
+    assert lab_cli.ssh(host["name"], "cat /root/marker").stdout.strip() == "kept"
+    assert lab_cli.run("status").returncode == 0
+    restarted = next(h for h in lab_cli.state()["hosts"] if h["name"] == host["name"])
+    assert restarted["address"] == host["address"]
+    assert restarted["leader_pid"] != host["leader_pid"]
+
+
+def test_cut_and_restore_network(lab_fleet: dict[str, Any], lab_cli: LabCli) -> None:
+    first, second = lab_fleet["hosts"][:2]
+    probe = SSH_BANNER_PROBE.format(address=second["address"])
+    assert lab_cli.run("cut", second["name"]).returncode == 0
+    try:
+        assert lab_cli.ssh(first["name"], probe).returncode != 0
+        status = lab_cli.run("status")
+        assert status.returncode != 0 and "cut" in status.stdout
+    finally:
+        assert lab_cli.run("restore", second["name"]).returncode == 0
+    assert lab_cli.ssh(first["name"], probe).returncode == 0
+
+
+def test_small_disk_fills_up(lab_fleet: dict[str, Any], lab_cli: LabCli) -> None:
+    host = lab_fleet["hosts"][0]
+    result = lab_cli.run("small-disk", host["name"], "/srv/small", "1M")
+    assert result.returncode == 0, result.stderr
+    fill = lab_cli.ssh(
+        host["name"],
+        'python3 -c \'open("/srv/small/blob", "wb").write(bytes(2 << 20))\' 2>&1',
+    )
+    assert "No space left on device" in fill.stdout
+
+
+def test_bad_requests_fail_clearly(lab_fleet: dict[str, Any], lab_cli: LabCli) -> None:
+    unknown = lab_cli.run("stop", "lab99")
+    assert unknown.returncode != 0 and "no host 'lab99'" in unknown.stderr
+    relative = lab_cli.run("small-disk", "lab01", "srv", "1M")
+    assert relative.returncode != 0 and "absolute" in relative.stderr
+
+
+def _lab_mounts() -> list[str]:
+    lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    return [line for line in lines if str(LAB_RUNTIME) in line]
+
+
+def _nspawn_processes() -> list[str]:
+    ps = subprocess.run(["ps", "-eo", "stat=,args="], capture_output=True, text=True)
+    return [
+        line
+        for line in ps.stdout.splitlines()
+        if "systemd-nspawn" in line and str(LAB_RUNTIME) in line and not line.startswith("Z")
+    ]
+
+
+def test_down_leaves_nothing_behind_then_up_again(
+    lab_fleet: dict[str, Any], lab_cli: LabCli
+) -> None:
+    result = lab_cli.run("down")
+    assert result.returncode == 0, result.stderr
+    assert not lab_cli.state_file.exists()
+    assert _lab_mounts() == []
+    assert _nspawn_processes() == []
+    assert not LAB_RUNTIME.exists()
+    link = subprocess.run(["ip", "link", "show", "olfbr0"], capture_output=True)
+    assert link.returncode != 0
+    listeners = subprocess.run(["ss", "-Hltn", "src", "10.231.0.1"], capture_output=True, text=True)
+    assert listeners.stdout.strip() == ""
+    assert lab_cli.run("down").returncode == 0, "down must be safe when nothing is up"
+    assert lab_cli.run("status").returncode != 0
+    # Leave the lab up for the test modules that follow.
+    state = lab_cli.up()
+    assert len(state["hosts"]) == lab_cli.hosts
+    assert lab_cli.run("status").returncode == 0

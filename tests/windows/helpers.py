@@ -1,0 +1,110 @@
+"""Shared builders for the Windows tests: settings, plans and recorded fact outputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from deploys.model_plan import ModelPlan, RenderedModel
+from deploys.settings import OllamaSettings
+from deploys.windows.facts import WindowsState, parse_state
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+VERSION = "0.13.5"
+# Values chosen to break naive quoting: quotes, spaces, $, backticks, smart quotes.
+NASTY = "it's a \"test\" $env:PATH `n ‘x’ ; & | %TEMP%"
+
+
+def settings(**overrides: Any) -> OllamaSettings:
+    values: dict[str, Any] = {
+        "platform": "windows",
+        "version": VERSION,
+        "sha256": "a" * 64,
+        "models": ["qwen2.5:7b"],
+    }
+    values.update(overrides)
+    return OllamaSettings(**values)
+
+
+def custom_model(name: str = "qwen2.5:7b-32k", text: str | None = None) -> RenderedModel:
+    text = text or "FROM qwen2.5:7b\nPARAMETER num_ctx 32768\n"
+    return RenderedModel(name=name, modelfile=text, base="qwen2.5:7b", base_is_file=False)
+
+
+def plan(custom: tuple[RenderedModel, ...] = (), prune: bool = False) -> ModelPlan:
+    return ModelPlan(pulls=("qwen2.5:7b",), custom=custom, prune=prune,
+                     keep=frozenset(m.base for m in custom))
+
+
+def raw_fixture(name: str) -> str:
+    return (FIXTURES / f"{name}.json").read_text(encoding="utf-8").strip()
+
+
+def state_fixture(name: str) -> WindowsState:
+    return parse_state(raw_fixture(name))
+
+
+def raw_with(name: str, **changes: Any) -> str:
+    data = json.loads(raw_fixture(name))
+    data.update(changes)
+    return json.dumps(data, separators=(",", ":"))
+
+
+# --- driving pyinfra with the @fake connector ---------------------------------------------
+FACT_MARKER = "fact"
+
+
+def run_deploy(
+    the_settings: OllamaSettings, the_plan: ModelPlan, fact_output: str,
+    responses: dict[Any, Any] | None = None,
+) -> tuple[list[str], list[str]]:
+    """Prepare and execute deploy_windows against one fake host; return (commands, uploads)."""
+    from pyinfra.api import Config, Inventory, State
+    from pyinfra.api.connect import connect_all
+    from pyinfra.api.deploy import add_deploy
+    from pyinfra.api.operations import run_ops
+    from pyinfra.connectors.fake import FakeConnector
+
+    from deploys.windows import deploy_windows
+    from deploys.windows.deploy import fact_arguments
+    from deploys.windows.desired import layout
+    from deploys.windows.facts import WindowsOllamaState
+
+    fake: dict[Any, Any] = {}
+    try:
+        fact_command = str(WindowsOllamaState().command(
+            **fact_arguments(the_settings, layout(the_settings))))
+        fake[fact_command] = fact_output
+    except ValueError:
+        pass  # settings the deploy itself refuses: the fact is never asked for
+    fake.update(responses or {})
+    inventory = Inventory(
+        (["@fake/win1"], {}),
+        windows=(["@fake/win1"], {"_shell_executable": None, "fake_responses": fake,
+                                  "fake_delay": 0, "fake_delay_jitter": 0}),
+    )
+    state = State(inventory, Config())
+    uploads: list[str] = []
+    original = FakeConnector.put_file
+
+    def put_file(self: FakeConnector, src: Any, dest: str, *args: Any, **kwargs: Any) -> bool:
+        uploads.append(dest)
+        return True
+
+    FakeConnector.put_file = put_file  # type: ignore[method-assign]
+    try:
+        connect_all(state)
+        add_deploy(state, deploy_windows, the_settings, the_plan)
+        run_ops(state)
+    finally:
+        FakeConnector.put_file = original  # type: ignore[method-assign]
+    host = inventory.get_host("@fake/win1")
+    assert not state.failed_hosts, "the deploy failed the host"
+    return list(host.connector.executed_commands), uploads
+
+
+def scripts(commands: list[str]) -> list[str]:
+    from deploys.windows.powershell import decode_command
+
+    return [decode_command(command) for command in commands]

@@ -1,0 +1,165 @@
+"""Every script the Windows deploy can send parses with a real PowerShell grammar."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import tree_sitter
+import tree_sitter_powershell
+
+from deploys.windows import desired, paths
+from deploys.windows.facts import fact_script
+from deploys.windows.powershell import (
+    MAX_COMMAND,
+    PowerShellValueError,
+    command_text,
+    decode,
+    decode_command,
+    encode,
+    minify,
+    ps_literal,
+    render,
+    template_names,
+)
+
+from .helpers import NASTY, settings
+
+PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_powershell.language()))
+WHERE = desired.layout(settings(windows_install_dir=r"C:\Program Files\O'llama $x `y",
+                                windows_models_dir=r"D:\models ‘q’ $env:TEMP"))
+
+# Representative values for every template, the awkward characters included.
+CONTEXTS: dict[str, list[dict[str, Any]]] = {
+    "fact.ps1.j2": [{}],  # rendered through fact_script below
+    "directories.ps1.j2": [
+        {"directories": [NASTY, r"C:\a b"], "grant_account": None, "grant_dirs": []},
+        {"directories": [], "grant_account": "DOM\\it's me", "grant_dirs": [NASTY]},
+    ],
+    "install_zip.ps1.j2": [
+        {"version": "0.13.5", "install_dir": NASTY, "zip_path": NASTY, "download_url": None,
+         "checksums_url": None, "sha256": "", "filename": "ollama-windows-amd64.zip",
+         "allow_unverified": True},
+        {"version": "0.13.5", "install_dir": NASTY, "zip_path": NASTY,
+         "download_url": "https://mirror/x?a=1&b='2'", "checksums_url": "https://m/sha256sum.txt",
+         "sha256": "", "filename": NASTY, "allow_unverified": False},
+    ],
+    "install_desktop.ps1.j2": [
+        {"version": "0.13.5", "install_dir": NASTY, "setup_path": NASTY, "download_url": NASTY,
+         "sha256": "b" * 64, "logs_dir": NASTY},
+        {"version": "0.13.5", "install_dir": NASTY, "setup_path": NASTY, "download_url": None,
+         "sha256": "", "logs_dir": NASTY},
+    ],
+    "environment.ps1.j2": [
+        {"set": {"OLLAMA_ORIGINS": NASTY, "X": "$(calc)"}, "remove": ["A", "B"],
+         "managed": ["OLLAMA_ORIGINS", "X"], "registry_key": paths.REGISTRY_KEY},
+        {"set": {}, "remove": [], "managed": [], "registry_key": paths.REGISTRY_KEY},
+    ],
+    "serve.ps1.j2": [{"exe": NASTY, "log": NASTY, "registry_key": paths.REGISTRY_KEY}],
+    "start_app.ps1.j2": [{"app_exe": NASTY, "registry_key": paths.REGISTRY_KEY}],
+    "server_task.ps1.j2": [
+        {"launcher_path": NASTY, "launcher_b64": "QUJD", "execute": paths.POWERSHELL_EXE,
+         "arguments": desired.launcher_arguments(NASTY), "user_id": "it's", "logon_type": "S4U",
+         "restart_count": 999, "task_path": paths.TASK_PATH, "task_name": paths.SERVER_TASK},
+    ],
+    "restart_server.ps1.j2": [
+        {"task_path": paths.TASK_PATH, "task_name": paths.SERVER_TASK, "install_dir": NASTY},
+    ],
+    "restart_desktop.ps1.j2": [
+        {"launcher_path": NASTY, "launcher_b64": "QUJD", "execute": paths.POWERSHELL_EXE,
+         "arguments": desired.launcher_arguments(NASTY, hidden=True),
+         "task_path": paths.TASK_PATH, "task_name": paths.APP_TASK},
+    ],
+    "health.ps1.j2": [
+        {"url": "http://[::1]:11434/api/version", "version": "0.13.5-rc1", "timeout": 60,
+         "desktop": True},
+        {"url": NASTY, "version": NASTY, "timeout": 1, "desktop": False},
+    ],
+    "firewall.ps1.j2": [
+        {"action": action, "rule": NASTY, "port": 11434, "networks": ["10.0.0.0/8", "::1/128"]}
+        for action in ("create", "update", "remove")
+    ],
+    "pull_models.ps1.j2": [
+        {"url": NASTY, "models": ["qwen2.5:7b", "hf.co/a/b:Q4_K_M"], "retries": 3,
+         "timeout": 3600},
+    ],
+    "create_model.ps1.j2": [
+        {"exe": NASTY, "name": "qwen2.5:7b-32k", "client_host": "127.0.0.1:11434",
+         "modelfile": NASTY, "digest_path": NASTY, "digest": "c" * 64},
+    ],
+    "remove_models.ps1.j2": [
+        {"exe": NASTY, "client_host": "[::1]:11434", "models": ["a:latest"], "records": [NASTY]},
+    ],
+    "prune_versions.ps1.j2": [{"directories": [NASTY, r"C:\Program Files\Ollama\0.1.0"]}],
+}
+
+
+def problems(script: str) -> list[str]:
+    tree = PARSER.parse(script.encode("utf-8"))
+    found: list[str] = []
+
+    def walk(node: tree_sitter.Node) -> None:
+        if node.type == "ERROR" or node.is_missing:
+            found.append(f"{node.type} at {node.start_point}: {node.text[:60]!r}")
+        for child in node.children:
+            walk(child)
+
+    walk(tree.root_node)
+    return found
+
+
+def rendered() -> list[tuple[str, str]]:
+    out = [("fact.ps1.j2", fact_script(NASTY, NASTY, ["OLLAMA_HOST", NASTY], ["HTTPS_PROXY"],
+                                       "http://127.0.0.1:11434/api/version", True))]
+    for name, contexts in CONTEXTS.items():
+        if name == "fact.ps1.j2":
+            continue
+        out += [(name, render(name, **context)) for context in contexts]
+    out.append(("serve.ps1 as written", desired.serve_script_bytes(WHERE)[3:].decode("utf-8")))
+    out.append(("start-app.ps1 as written", desired.app_script_bytes(WHERE)[3:].decode("utf-8")))
+    return out
+
+
+def test_every_template_has_representative_values() -> None:
+    assert set(CONTEXTS) == set(template_names())
+
+
+@pytest.mark.parametrize("name,script", rendered())
+def test_script_parses_and_survives_encoding(name: str, script: str) -> None:
+    assert problems(script) == [], name
+    assert problems(minify(script)) == [], name
+    command = command_text(script)
+    assert len(command) <= MAX_COMMAND
+    assert decode_command(command) == minify(script)
+    # What really travels (the bootstrap, when the script had to be compressed) parses too.
+    assert problems(decode_command(command, unpack=False)) == []
+
+
+def test_values_never_escape_their_literal() -> None:
+    script = render("prune_versions.ps1.j2", directories=[NASTY])
+    tree = PARSER.parse(script.encode("utf-8"))
+    strings = []
+
+    def walk(node: tree_sitter.Node) -> None:
+        if node.type == "verbatim_string_characters":
+            strings.append(node.text.decode("utf-8"))
+        for child in node.children:
+            walk(child)
+
+    walk(tree.root_node)
+    assert ps_literal(NASTY) in strings
+
+
+def test_literals() -> None:
+    assert ps_literal("it's") == "'it''s'"
+    assert ps_literal("‘x’") == "'‘‘x’’'"
+    assert ps_literal("$x `n") == "'$x `n'"
+    assert ps_literal(["a", 1, True, None]) == "@('a', 1, $true, $null)"
+    assert ps_literal({"K": "v"}) == "[ordered]@{'K' = 'v'}"
+    with pytest.raises(PowerShellValueError):
+        ps_literal("two\nlines")
+
+
+def test_encoding_round_trip() -> None:
+    script = "Write-Output 'héllo ‘x’ $a'\n"
+    assert decode(encode(script)) == script
