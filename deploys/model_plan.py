@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import jinja2
@@ -63,7 +64,7 @@ def plan_models(
     rendered: list[RenderedModel] = []
     for decl in settings.custom_models:
         try:
-            rendered.append(_render(decl, host_data))
+            rendered.append(_render(decl, host_name, host_data))
         except (ModelfileError, ValueError, jinja2.TemplateError, OSError) as exc:
             problems.append(f"host {host_name}: custom model {decl.name!r}: {exc}")
 
@@ -87,7 +88,7 @@ def plan_models(
     )
 
 
-def _render(decl: CustomModel, host_data: dict[str, Any]) -> RenderedModel:
+def _render(decl: CustomModel, host_name: str, host_data: dict[str, Any]) -> RenderedModel:
     name = normalize_model_name(decl.name)
     if decl.modelfile is not None:
         source = _template_path(decl.modelfile)
@@ -96,7 +97,9 @@ def _render(decl: CustomModel, host_data: dict[str, Any]) -> RenderedModel:
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
         )
-        text = env.get_template(source.name).render(host=host_data, **host_data)
+        # Templates see the host's data as variables, and `host.name` / `host.data` like pyinfra.
+        host = SimpleNamespace(name=host_name, data=SimpleNamespace(**host_data))
+        text = env.get_template(source.name).render({**host_data, "host": host})
         parsed = parse_modelfile(text, source=str(source))
     else:
         text = render_declaration(

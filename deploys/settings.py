@@ -93,7 +93,8 @@ class CustomModel(BaseModel):
     @model_validator(mode="after")
     def _one_source(self) -> CustomModel:
         if (self.from_ is None) == (self.modelfile is None):
-            raise ValueError("give exactly one of 'from' (a declaration) or 'modelfile' (a template)")
+            raise ValueError(
+                "give exactly one of 'from' (a declaration) or 'modelfile' (a template)")
         if self.modelfile and (self.parameters or self.system or self.template or self.messages):
             raise ValueError("'parameters', 'system', 'template' and 'messages' go with 'from', "
                              "not with 'modelfile' (put them in the Modelfile template)")
@@ -124,6 +125,16 @@ class AuthProxy(BaseModel):
         for token in self.bearer_tokens:
             if len(token.get_secret_value()) < 16 or re.search(r"\s", token.get_secret_value()):
                 raise ValueError("bearer tokens must be at least 16 characters with no spaces")
+        for user, password in self.basic_users.items():
+            # htpasswd is "user:hash" per line; nginx splits at the first colon.
+            if not re.fullmatch(r"[A-Za-z0-9._@-]+", user):
+                raise ValueError(f"basic-auth user {user!r}: letters, digits, . _ @ - only")
+            if not password.get_secret_value() or "\n" in password.get_secret_value():
+                raise ValueError(f"basic-auth user {user!r}: the password is empty or multi-line")
+        try:
+            ipaddress.ip_address(self.listen)
+        except ValueError:
+            raise ValueError(f"listen {self.listen!r} is not an IP address") from None
         return self
 
 
@@ -322,6 +333,14 @@ class OllamaSettings(BaseSettings):
             raise ValueError("contains spaces, quotes, backslashes, $, ` or %")
         return str(path)
 
+    @field_validator("windows_install_dir", "windows_models_dir")
+    @classmethod
+    def _windows_path(cls, value: str) -> str:
+        if not re.match(r'^[A-Za-z]:\\[^"*?<>|\r\n]*$', value) or "\\..\\" in value + "\\":
+            raise ValueError(
+                'not an absolute Windows path (drive letter, no .., none of "*?<>|)')
+        return value
+
     @field_validator("keep_alive", "load_timeout")
     @classmethod
     def _duration(cls, value: str | int | None) -> str | int | None:
@@ -411,6 +430,9 @@ class OllamaSettings(BaseSettings):
         if exposed and self.auth_proxy is not None:
             raise FieldProblem("host", "with auth_proxy, Ollama must bind loopback (nginx is "
                                "the exposed side); set host to 127.0.0.1")
+        if self.auth_proxy is not None and self.auth_proxy.port == self.bind.port:
+            raise FieldProblem("auth_proxy", f"nginx and Ollama would both use port "
+                               f"{self.bind.port}; give auth_proxy another port")
         if exposed and not self.allow_networks and not self.expose_unauthenticated:
             raise FieldProblem(
                 "host",
@@ -443,7 +465,8 @@ class OllamaSettings(BaseSettings):
         """The server's environment, secrets excluded (see secret_environment)."""
         env: dict[str, str] = {
             "OLLAMA_HOST": self.bind.env_value,
-            "OLLAMA_MODELS": self.models_dir,
+            "OLLAMA_MODELS": (
+                self.windows_models_dir if self.platform == "windows" else self.models_dir),
         }
         optional: dict[str, object] = {
             "OLLAMA_KEEP_ALIVE": self.keep_alive,
@@ -484,7 +507,8 @@ class SettingsError(PyinfraError, ValueError):
 
     def __init__(self, problems: list[str]):
         self.problems = problems
-        super().__init__("invalid ollama-fleet settings:\n" + "\n".join(f"  - {p}" for p in problems))
+        listing = "\n".join(f"  - {problem}" for problem in problems)
+        super().__init__(f"invalid ollama-fleet settings:\n{listing}")
 
 
 SECRET_FIELDS = {"https_proxy", "auth_proxy"}

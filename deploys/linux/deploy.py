@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pyinfra import host
 from pyinfra.api import deploy
 
 from ..model_plan import ModelPlan
+from ..model_source import models_in_store
 from ..settings import OllamaSettings
-from . import models, operations, security
+from . import models, operations, security, seed
 from .facts import LinuxOllamaState
 from .layout import STATE_DIR, Layout
 from .release import release_source
@@ -51,7 +54,12 @@ def deploy_linux(settings: OllamaSettings, plan: ModelPlan, batch: int):
     operations.activate(settings, layout, files, current, _parallel=batch,
                         name="Activate (restart + health check, rollback on failure)")
     security.after_activation(settings, current)
-    models.pull_models(settings, plan, current, name="Pull models")
+    seeded: tuple = ()
+    if settings.model_source:
+        seeded = tuple(models_in_store(Path(settings.model_source), plan.pulls))
+        seed.seed_models(settings, seeded, current, name="Seed models from the controller")
+    models.pull_models(settings, plan, current, frozenset(m.name for m in seeded),
+                       name="Pull models")
     models.create_models(settings, plan, current, name="Create custom models")
     models.prune_models(settings, plan, current, name="Prune undeclared models")
     operations.prune_versions(settings, current, name="Prune old releases")

@@ -56,9 +56,9 @@ def host_status(
     for managed in files:
         if current.files.get(managed.key) != managed.sha256:
             status.drift.append(f"{managed.dest} differs from the declared {managed.key}")
-    if current.applied is not None and current.applied != layout.applied_digest(files):
-        if not any("differs" in d for d in status.drift):
-            status.drift.append("running configuration was not restarted into")
+    stale = current.applied is not None and current.applied != layout.applied_digest(files)
+    if stale and not any("differs" in d for d in status.drift):
+        status.drift.append("files are current but the service was not restarted into them")
     if current.enabled != "enabled":
         status.drift.append(f"service {current.enabled}, not enabled")
     present = present_models(current)

@@ -42,7 +42,7 @@ class LinuxHostState:
     main_pid: int = 0
     models_dir: PathOwner | None = None
     parents: dict[str, PathOwner] = field(default_factory=dict)
-    manifests: list[str] = field(default_factory=list)  # relative to manifests/
+    manifests: dict[str, str] = field(default_factory=dict)  # path under manifests/ -> sha256
     blobs: dict[str, int] = field(default_factory=dict)  # sha256-<hex> -> size
     records: dict[str, str] = field(default_factory=dict)  # model -> digest of last create
     dirs: set[str] = field(default_factory=set)
@@ -79,7 +79,8 @@ class LinuxOllamaState(FactBase[LinuxHostState]):
             "linux/state.sh.j2",
             user=user, group=group, install_dir=install_dir, bin_link=bin_link, unit=unit,
             files=dict(files), state_dir=state_dir, models_dir=models_dir, api_url=api_url,
-            dirs=dirs, list_blobs=list_blobs, security=dict(security), old_models_dir=old_models_dir,
+            dirs=dirs, list_blobs=list_blobs, security=dict(security),
+            old_models_dir=old_models_dir,
         )
 
     def default(self) -> LinuxHostState:
@@ -134,7 +135,8 @@ def parse_state(lines: list[str]) -> LinuxHostState:
             owner, path = value.rsplit(" ", 1)
             state.parents[path] = PathOwner.parse(owner)
         elif key == "manifest":
-            state.manifests.append(value)
+            path, _, digest = value.rpartition(" ")
+            state.manifests[path] = digest
         elif key == "blob":
             name, _, size = value.partition(" ")
             state.blobs[name] = int(size)

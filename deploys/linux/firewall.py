@@ -64,10 +64,11 @@ def guarded_ports(settings: OllamaSettings) -> list[int]:
 
 def ruleset(settings: OllamaSettings) -> str:
     networks = [ipaddress.ip_network(n, strict=False) for n in settings.allow_networks]
-    v4 = sorted({n for n in networks if n.version == 4}, key=lambda n: (n.network_address, n.prefixlen))
-    v6 = sorted({n for n in networks if n.version == 6}, key=lambda n: (n.network_address, n.prefixlen))
+    # Sorted and deduplicated, so equivalent allowlists render the same file (no reload).
+    v4 = sorted({str(n) for n in networks if n.version == 4})
+    v6 = sorted({str(n) for n in networks if n.version == 6})
     return render("linux/nftables.nft.j2", table=TABLE, ports=guarded_ports(settings),
-                  v4=[str(n) for n in v4], v6=[str(n) for n in v6])
+                  v4=v4, v6=v6)
 
 
 def files(settings: OllamaSettings) -> tuple[FirewallFile, ...]:

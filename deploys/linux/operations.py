@@ -29,7 +29,8 @@ def service_account(settings: OllamaSettings, current: LinuxHostState):
         return
     script = ["set -e"]
     if not current.group_exists:
-        script.append(f"getent group {shell_quote(group)} >/dev/null || groupadd -r {shell_quote(group)}")
+        quoted = shell_quote(group)
+        script.append(f"getent group {quoted} >/dev/null || groupadd -r {quoted}")
     if not current.user:
         script.append(
             f"useradd -r -s /bin/false -g {shell_quote(group)} -m -d "

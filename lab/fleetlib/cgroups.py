@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 from pathlib import Path
+
+from .proc import signal_pid, wait_until
 
 LAB_GROUP = "ollama-fleet-lab"
 
@@ -39,13 +42,43 @@ def enter_script(name: str) -> str:
     return "".join(f"echo $$ > {group}/cgroup.procs && " for group in groups)
 
 
+def _top(root: Path, name: str | None) -> Path:
+    return root / LAB_GROUP / name if name else root / LAB_GROUP
+
+
+def processes(name: str | None = None) -> set[int]:
+    """Every process of a host (of all hosts when name is None), whatever its parent."""
+    found: set[int] = set()
+    for root in hierarchies():
+        for procs in _top(root, name).rglob("cgroup.procs"):
+            with contextlib.suppress(OSError):
+                found.update(int(pid) for pid in procs.read_text().split())
+    return found
+
+
+def kill(name: str | None = None, timeout: float = 5.0) -> bool:
+    """SIGKILL everything in the groups until they are empty; True once they are.
+
+    This catches what a dead nspawn leaves behind: a container whose init lost
+    its parent keeps running (and keeps its veth) until killed here.
+    """
+
+    def empty() -> bool:
+        pids = processes(name)
+        for pid in pids:
+            signal_pid(pid, signal.SIGKILL)
+        return not pids
+
+    return wait_until(empty, timeout, interval=0.1)
+
+
 def remove(name: str | None = None) -> None:
     """Delete a stopped host's groups (all hosts' when name is None), deepest first.
 
     rmdir fails on a group that still has processes; those are left alone.
     """
     for root in hierarchies():
-        top = root / LAB_GROUP / name if name else root / LAB_GROUP
+        top = _top(root, name)
         if not top.is_dir():
             continue
         for current, _dirs, _files in os.walk(top, topdown=False):

@@ -8,7 +8,7 @@ import sys
 import time
 
 from . import config, faults, lab, ssh, state
-from .proc import FleetError
+from .proc import FleetError, exclusive
 from .state import Lab
 
 
@@ -115,7 +115,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     try:
-        return args.func(args)
+        if args.func in (cmd_status, cmd_ssh):
+            return args.func(args)
+        with exclusive(config.LOCK_FILE, config.LOCK_TIMEOUT):
+            return args.func(args)
     except (FleetError, KeyError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) else str(exc)
         print(f"lab/fleet {args.cmd}: {message}", file=sys.stderr)

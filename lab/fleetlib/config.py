@@ -24,6 +24,10 @@ RUNTIME_DIR = STATE_DIR / "run"
 HOSTS_DIR = Path("/var/lib/ollama-fleet-lab/hosts")
 CACHE_DIR = Path(os.environ.get("OLLAMA_FLEET_LAB_CACHE", "/var/cache/ollama-fleet-lab"))
 
+# One lab per machine, so one changing command at a time per machine.
+LOCK_FILE = Path("/run/lock/ollama-fleet-lab.lock")
+LOCK_TIMEOUT = 900.0  # long enough for a base image build by another `up`
+
 SUITES = ("bookworm", "trixie")
 DEFAULT_SUITE = "bookworm"
 DEFAULT_HOSTS = 3

@@ -43,8 +43,8 @@ def restore(lab: Lab, name: str) -> None:
 def small_disk(lab: Lab, name: str, path: str, size: str) -> None:
     """Mount a tmpfs of `size` at `path` inside the host.
 
-    Containers lack CAP_SYS_ADMIN, so mount from the controller inside the
-    host's mount namespace. The mount disappears when the host stops.
+    Mounted from the controller inside the host's mount namespace, so it does
+    not depend on the host's own capabilities. It disappears when the host stops.
     """
     host = lab.host(name)
     if not hosts.is_running(host) or not host.leader_pid:

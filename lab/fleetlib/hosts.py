@@ -8,7 +8,7 @@ import signal
 import uuid
 from pathlib import Path
 
-from . import cgroups, config
+from . import cgroups, config, network
 from .proc import (
     FleetError,
     alive,
@@ -80,6 +80,10 @@ def prepare(host: Host, image: Path, pubkey: str) -> None:
 
 def boot(host: Host) -> None:
     """Start the container in the background; fills in nspawn_pid."""
+    # An earlier container of this host may linger (its nspawn died, or the
+    # kernel has not yet freed its network namespace); it would block the boot.
+    cgroups.kill(host.name)
+    network.delete_veth(host.name)
     machine_id = (root_dir(host.name) / "etc/machine-id").read_text().strip()
     cmd = [
         "systemd-nspawn",
@@ -138,20 +142,25 @@ def stop(hosts: list[Host], timeout: float = config.SHUTDOWN_TIMEOUT) -> None:
     """Power hosts off cleanly, killing any that do not stop within timeout.
 
     SIGRTMIN+4 asks the container's systemd for a poweroff; nspawn exits when
-    its init does. SIGKILL on init takes the whole PID namespace down with it.
+    its init does. Whatever is left after the timeout is killed through the
+    host's cgroup, which holds every process of the container.
     """
     running = [h for h in hosts if is_running(h)]
     for host in running:
-        signal_pid(host.leader_pid, signal.SIGRTMIN + 4)
+        # A half-failed `up` may not have recorded the leader yet.
+        leader = host.leader_pid or leader_of(host.nspawn_pid or 0)
+        signal_pid(leader, signal.SIGRTMIN + 4)
     if not wait_until(lambda: not any(is_running(h) for h in running), timeout):
+        slow = [h.name for h in running if is_running(h)]
+        print(f"warning: killing hosts that did not power off in {timeout:.0f}s: {slow}")
         for host in running:
-            signal_pid(host.leader_pid, signal.SIGKILL)
             signal_pid(host.nspawn_pid, signal.SIGKILL)
-        wait_until(lambda: not any(is_running(h) for h in running), 5.0)
     for host in hosts:
+        if not cgroups.kill(host.name):
+            raise FleetError(f"{host.name}: processes survive SIGKILL in its cgroup")
+        cgroups.remove(host.name)
         host.leader_pid = None
         host.nspawn_pid = None
-        cgroups.remove(host.name)
 
 
 def destroy(name: str) -> None:

@@ -83,12 +83,16 @@ def boot(lab: Lab, targets: list[Host]) -> None:
         list(pool.map(lambda h: hosts.prepare(h, Path(lab.image), pubkey), targets))
     for host in targets:
         hosts.boot(host)
-    try:
-        for host in targets:
+    failed = []
+    for host in targets:
+        try:
             hosts.find_leader(host)
-    finally:
-        # Record PIDs before waiting so a failed boot can still be torn down.
-        state.save(lab)
+        except FleetError as exc:
+            failed.append(str(exc))
+    # Record PIDs before waiting so a failed boot can still be torn down.
+    state.save(lab)
+    if failed:
+        raise FleetError("; ".join(failed) + "; `lab/fleet down` cleans up")
     timeout = config.BOOT_TIMEOUT + len(targets)
     ready = ssh.wait_ready(targets, timeout)
     missing = [h.name for h in targets if h.name not in ready]
@@ -108,6 +112,8 @@ def down(quiet: bool = False) -> None:
     lab = state.load()
     known = lab.hosts if lab else []
     hosts.stop([*known, *hosts.strays({h.nspawn_pid for h in known})])
+    # Also whatever no state file or nspawn command line tells of any more.
+    cgroups.kill()
     services.stop_all([lab.proxy_pid, lab.artifacts_pid] if lab else [])
     if config.HOSTS_DIR.exists():
         for host_dir in sorted(config.HOSTS_DIR.iterdir()):
@@ -116,7 +122,7 @@ def down(quiet: bool = False) -> None:
     for empty in (config.HOSTS_DIR, config.HOSTS_DIR.parent):
         if empty.is_dir() and not any(empty.iterdir()):
             empty.rmdir()
-    network.delete_bridge()
+    network.delete_leftovers()
     state.remove()
     if config.RUNTIME_DIR.exists():
         for leftover in config.RUNTIME_DIR.iterdir():

@@ -47,10 +47,23 @@ def _ensure_no_forwarding() -> None:
     print(f"warning: nftables guard not installed ({result.stderr.strip()})", file=sys.stderr)
 
 
-def delete_bridge() -> None:
+def delete_leftovers() -> None:
+    """Delete the bridge, the nft guard and any host veth that outlived its container.
+
+    A veth normally vanishes with its container's network namespace, but the
+    kernel frees namespaces lazily, and a stale vb-labNN makes the next boot of
+    that host fail with "File exists".
+    """
     run(["nft", "delete", "table", "inet", config.NFT_TABLE], check=False)
+    for veth in Path("/sys/class/net").glob(config.host_veth("lab*")):
+        run(["ip", "link", "delete", veth.name], check=False)
     if link_exists(config.BRIDGE):
         run(["ip", "link", "delete", config.BRIDGE])
+
+
+def delete_veth(name: str) -> None:
+    if link_exists(config.host_veth(name)):
+        run(["ip", "link", "delete", config.host_veth(name)], check=False)
 
 
 def set_cable(name: str, connected: bool) -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 
@@ -125,3 +126,23 @@ def spawn_daemon(cmd: Sequence[str], log: Path) -> int:
             start_new_session=True,
         )
     return proc.pid
+
+
+@contextlib.contextmanager
+def exclusive(lock_file: Path, timeout: float) -> Iterator[None]:
+    """Hold an exclusive lock on lock_file, waiting at most timeout for it."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_file, "w") as handle:
+
+        def take() -> bool:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            return True
+
+        if not take():
+            print(f"waiting for another lab/fleet command to finish ({lock_file})")
+            if not wait_until(take, timeout, interval=0.5):
+                raise FleetError(f"another lab/fleet command held {lock_file} for {timeout:.0f}s")
+        yield

@@ -21,6 +21,9 @@ PROXY_ALLOWED = (
 )
 
 TINYPROXY_CONF = """\
+# Binds as root, then serves as nobody.
+User nobody
+Group nogroup
 Port {port}
 Listen {gateway}
 Allow {subnet}

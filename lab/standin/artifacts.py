@@ -64,6 +64,7 @@ class Faults:
 
 class ArtifactHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    timeout = 60  # idle or stalled clients must not pin a thread forever
     root: str
     faults: Faults
 
@@ -175,7 +176,7 @@ class ArtifactHandler(BaseHTTPRequestHandler):
     def _registry(self, path: str) -> None:
         status = self.faults.take()
         if status is not None:
-            self._send(status, f"injected fault: {status}\n".encode())
+            self._send(status, f"injected fault: {status}".encode())
             return
         parts = path.strip("/").split("/")
         if parts == ["v2"]:

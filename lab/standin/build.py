@@ -115,7 +115,7 @@ def _zstd(data: bytes) -> bytes:
     if exe is None:
         raise RuntimeError("the zstd command is required to build .tar.zst archives")
     # Single-threaded at a fixed level so the output bytes are reproducible.
-    return subprocess.run([exe, "-19", "-T1", "-q", "-c", "--no-progress"], input=data,
+    return subprocess.run([exe, "-9", "-T1", "-q", "-c", "--no-progress"], input=data,
                           stdout=subprocess.PIPE, check=True).stdout
 
 

@@ -45,12 +45,17 @@ class LabCli:
         started = time.monotonic()
         result = self.run("up", "--hosts", str(self.hosts))
         assert result.returncode == 0, f"lab/fleet up failed:\n{result.stdout}\n{result.stderr}"
-        # Shown even with output capture on: bring-up time is worth watching.
-        reporter = self._config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:
-            elapsed = time.monotonic() - started
-            reporter.write_line(f"lab/fleet up --hosts {self.hosts}: {elapsed:.1f}s")
+        self._show(f"lab/fleet up --hosts {self.hosts}: {time.monotonic() - started:.1f}s")
         return self.state()
+
+    def _show(self, line: str) -> None:
+        """Print past output capture: bring-up time is worth watching in every run."""
+        capture = self._config.pluginmanager.get_plugin("capturemanager")
+        reporter = self._config.pluginmanager.get_plugin("terminalreporter")
+        if capture is None or reporter is None:
+            return
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(line)
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ The last test takes the lab down and brings it back, so keep it last.
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -122,6 +123,7 @@ def test_small_disk_fills_up(lab_fleet: dict[str, Any], lab_cli: LabCli) -> None
         'python3 -c \'open("/srv/small/blob", "wb").write(bytes(2 << 20))\' 2>&1',
     )
     assert "No space left on device" in fill.stdout
+    assert lab_cli.ssh(host["name"], "umount /srv/small").returncode == 0
 
 
 def test_bad_requests_fail_clearly(lab_fleet: dict[str, Any], lab_cli: LabCli) -> None:
@@ -129,6 +131,58 @@ def test_bad_requests_fail_clearly(lab_fleet: dict[str, Any], lab_cli: LabCli) -
     assert unknown.returncode != 0 and "no host 'lab99'" in unknown.stderr
     relative = lab_cli.run("small-disk", "lab01", "srv", "1M")
     assert relative.returncode != 0 and "absolute" in relative.stderr
+
+
+INVENTORY = Path(__file__).resolve().parents[2] / "inventory" / "lab.py"
+
+
+def _load_inventory(path: Path, monkeypatch: pytest.MonkeyPatch, hosts: str = "") -> dict:
+    """Execute an inventory file the way pyinfra does: a module with __file__ set."""
+    monkeypatch.setenv("OLLAMA_FLEET_LAB_HOSTS", hosts)
+    namespace: dict[str, Any] = {"__file__": str(path)}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    return namespace
+
+
+def test_inventory_lists_the_lab(
+    lab_fleet: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inventory = _load_inventory(INVENTORY, monkeypatch)
+    names = [name for name, _ in inventory["lab"]]
+    assert names == [h["name"] for h in lab_fleet["hosts"]]
+    data = dict(inventory["lab"])["lab01"]
+    assert data["ssh_hostname"] == "10.231.0.11"
+    assert data["ssh_user"] == "root"
+    assert data["ssh_key"] == lab_fleet["ssh_key"]
+    only = _load_inventory(INVENTORY, monkeypatch, hosts="lab03,lab01")
+    assert [name for name, _ in only["lab"]] == ["lab01", "lab03"]
+    with pytest.raises(Exception, match="unknown lab hosts"):
+        _load_inventory(INVENTORY, monkeypatch, hosts="lab77")
+
+
+def test_inventory_says_when_the_lab_is_down(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy = tmp_path / "inventory" / "lab.py"
+    copy.parent.mkdir()
+    copy.write_text(INVENTORY.read_text())
+    with pytest.raises(Exception, match="run lab/fleet up"):
+        _load_inventory(copy, monkeypatch)
+
+
+def test_pyinfra_reaches_every_host(lab_fleet: dict[str, Any]) -> None:
+    pyinfra = Path(sys.executable).parent / "pyinfra"
+    result = subprocess.run(
+        [str(pyinfra), "-y", str(INVENTORY), "exec", "--", "cat /etc/hostname"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    output = result.stdout + result.stderr  # pyinfra logs host output to stderr
+    assert result.returncode == 0, output
+    for host in lab_fleet["hosts"]:
+        assert f"[{host['name']}] {host['name']}" in output
 
 
 def _lab_mounts() -> list[str]:

@@ -17,10 +17,7 @@ def _members(archive: Path) -> dict[str, tarfile.TarInfo]:
     if archive.name.endswith(".zst"):
         data = subprocess.run(["zstd", "-d", "-c"], input=data, stdout=subprocess.PIPE,
                               check=True).stdout
-        tar = tarfile.open(fileobj=io.BytesIO(data))
-    else:
-        tar = tarfile.open(fileobj=io.BytesIO(data), mode="r:gz")
-    with tar:
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tar:
         return {m.name: m for m in tar.getmembers()}
 
 

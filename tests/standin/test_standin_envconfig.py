@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from ollama_standin import envconfig
 from ollama_standin.gocompat import format_duration
 

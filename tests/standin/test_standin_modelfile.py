@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from ollama_standin import modelfile
 from ollama_standin.modelfile import Command, ModelfileError
 

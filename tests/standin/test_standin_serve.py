@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import tempfile
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -100,7 +101,8 @@ def test_unwritable_models_dir_fails_at_start(release_dir: Path) -> None:
         locked = tmp / "locked"
         locked.mkdir(mode=0o555)
         home = tmp / "home"
-        home.mkdir(mode=0o777)
+        home.mkdir()
+        home.chmod(0o777)  # mkdir's mode is masked by the umask
         env = base_env(tmp, HOME=str(home), OLLAMA_MODELS=str(locked / "models"))
         popen = {"user": 65534, "group": 65534} if os.geteuid() == 0 else {}
         o = start(ollama_bin, env, tmp / "log", **popen)
@@ -111,3 +113,27 @@ def test_unwritable_models_dir_fails_at_start(release_dir: Path) -> None:
     finally:
         locked.chmod(0o755)
         shutil.rmtree(tmp)
+
+
+def test_pull_offline_without_registry(server: Ollama) -> None:
+    # No OLLAMA_STANDIN_REGISTRY: a default-registry pull fails as on a host without internet.
+    out = server.cli("pull", "llama3.2")
+    assert out.returncode == 1
+    assert out.stderr.splitlines()[-1].startswith(
+        'Error: pull model manifest: Get "https://registry.ollama.ai/v2/library/llama3.2/'
+        'manifests/latest"')
+
+
+def test_wildcard_host_listens_dual_stack(ollama_bin: Path, tmp_path: Path) -> None:
+    env = base_env(tmp_path)
+    port = env["OLLAMA_HOST"].rsplit(":", 1)[1]
+    env["OLLAMA_HOST"] = f"0.0.0.0:{port}"
+    o = start(ollama_bin, env, tmp_path / "log")
+    try:
+        assert f'msg="Listening on [::]:{port} (version {VERSION})"' in o.log.read_text()
+        assert o.cli("list").returncode == 0  # the client dials 127.0.0.1 for 0.0.0.0
+        # Not loopback-bound: no Host header check.
+        assert _get(f"http://127.0.0.1:{port}/", host="evil.example.com")[0] == 200
+    finally:
+        o.stop()
+    assert o.proc is not None and o.proc.returncode == 0  # SIGTERM is a clean stop

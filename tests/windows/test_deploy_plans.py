@@ -202,9 +202,9 @@ def test_desktop_no_change_and_upgrade() -> None:
     assert "$want = '0.14.0'" in texts[3]
 
 
-def test_bad_windows_path_fails_the_host_alone() -> None:
-    from pyinfra.api.exceptions import PyinfraError
+def test_bad_windows_path_is_refused_before_any_host_is_touched() -> None:
+    from deploys.settings import SettingsError, settings_from_data
 
-    # The only host fails (with the reason logged), so pyinfra has none left to run.
-    with pytest.raises(PyinfraError, match="No hosts remaining"):
-        run_deploy(settings(windows_install_dir="Program Files"), plan(), raw_fixture("fresh"))
+    with pytest.raises(SettingsError, match="host ws1: ollama_windows_install_dir = 'Program Files'"):
+        settings_from_data({"ollama_version": VERSION, "ollama_platform": "windows",
+                            "ollama_windows_install_dir": "Program Files"}, "ws1")

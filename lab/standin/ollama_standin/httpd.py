@@ -137,9 +137,10 @@ class GoHandler(BaseHTTPRequestHandler):
 
     def log_access(self) -> None:
         latency = format_duration(int((time.monotonic() - self._started) * 1e9))
+        client = str(self.client_address[0]).removeprefix("::ffff:")  # Go unmaps IPv4
         now = time.strftime("%Y/%m/%d - %H:%M:%S")
         line = (f"[GIN] {now} | {self._status:3d} | {latency:>13} | "
-                f"{self.client_address[0]:>15} | {self.command:<7} {json.dumps(self.path)}\n")
+                f"{client:>15} | {self.command:<7} {json.dumps(self.path)}\n")
         sys.stdout.write(line)
         sys.stdout.flush()
 

@@ -144,6 +144,8 @@ def run() -> int:
         return _refuse_start()
     try:
         srv, addr, loopback = _listen(h)
+    except socket.gaierror:
+        return _fatal(f"listen tcp: lookup {h.host}: no such host")
     except OSError as e:
         return _fatal(f"listen tcp {h.hostport}: bind: {errno_text(e)}")
     slog.info("routes.go:1554", "server config", env=envconfig.format_map(envconfig.values()))

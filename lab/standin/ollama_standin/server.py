@@ -259,7 +259,9 @@ class OllamaHandler(GoHandler):
         digest = self.path.split("?", 1)[0].rsplit("/", 1)[1]
         try:
             if create.blob_exists(self.store, digest):
-                self.body().read_all(limit=1 << 62)  # drain so the connection stays usable
+                reader = self.body()
+                while reader.read():
+                    pass  # drain without buffering so the connection stays usable
                 self.reply_empty(200)
                 return
             layer = self.store.new_layer(self.body(), "")
