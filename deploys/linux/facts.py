@@ -45,7 +45,7 @@ class LinuxHostState:
     manifests: dict[str, str] = field(default_factory=dict)  # path under manifests/ -> sha256
     blobs: dict[str, int] = field(default_factory=dict)  # sha256-<hex> -> size
     records: dict[str, str] = field(default_factory=dict)  # model -> digest of last create
-    dirs: set[str] = field(default_factory=set)
+    dirs: dict[str, str] = field(default_factory=dict)  # path -> owner:group
     security: dict[str, str] = field(default_factory=dict)  # see security_state.sh.j2
     old_models: int = 0
     api_version: str | None = None
@@ -144,7 +144,8 @@ def parse_state(lines: list[str]) -> LinuxHostState:
             name, _, digest = value.partition(" ")
             state.records[name] = digest
         elif key == "dir":
-            state.dirs.add(value)
+            owner, _, path = value.partition(" ")
+            state.dirs[path] = owner
         elif key == "sec":
             name, _, detail = value.partition(" ")
             state.security[name] = detail

@@ -55,8 +55,13 @@ def directories(settings: OllamaSettings, current: LinuxHostState):
     owner = current.models_dir
     models_ok = owner is not None and (owner.user, owner.group) == (
         settings.service_user, settings.service_group)
-    needed = set(required_dirs(settings))
-    if models_ok and needed <= current.dirs:
+    service_owner = f"{settings.service_user}:{settings.service_group}"
+    home_dirs = (settings.service_home, f"{settings.service_home}/.ollama")
+    dirs_ok = all(
+        path in current.dirs and (path not in home_dirs or current.dirs[path] == service_owner)
+        for path in required_dirs(settings)
+    )
+    if models_ok and dirs_ok:
         host.noop("directories exist")
         return
     user, group = shell_quote(settings.service_user), shell_quote(settings.service_group)
@@ -67,6 +72,8 @@ def directories(settings: OllamaSettings, current: LinuxHostState):
         f"install -d -m 0755 {STATE_DIR} {STATE_DIR}/modelfiles\n"
         f"install -d -m 0700 {STAGING_DIR} {UPLOAD_DIR}\n"
         f"install -d -m 0755 -o {user} -g {group} {shell_quote(settings.service_home)}\n"
+        # Ollama writes its key pair to $HOME/.ollama at start, so that must be the user's.
+        f"install -d -m 0755 -o {user} -g {group} {shell_quote(settings.service_home)}/.ollama\n"
         f"mkdir -p {models}\n"
         f"chown {user}:{group} {models}\n"
         f"chmod u+rwx {models}"
@@ -75,7 +82,7 @@ def directories(settings: OllamaSettings, current: LinuxHostState):
 
 def required_dirs(settings: OllamaSettings) -> tuple[str, ...]:
     return (f"{settings.install_dir}/versions", STATE_DIR, f"{STATE_DIR}/modelfiles", STAGING_DIR,
-            UPLOAD_DIR, settings.service_home)
+            UPLOAD_DIR, settings.service_home, f"{settings.service_home}/.ollama")
 
 
 def untraversable_parents(settings: OllamaSettings, current: LinuxHostState) -> list[str]:

@@ -22,11 +22,11 @@ def state_probes(settings: OllamaSettings) -> tuple[tuple[str, str], ...]:
 
 def before_activation(settings: OllamaSettings, current: LinuxHostState) -> None:
     """Operations that must run before Ollama (re)binds: the firewall."""
-    firewall.firewall(settings, current)
+    firewall.firewall(settings, current, name="Firewall (nftables allowlist)")
 
 
 def after_activation(settings: OllamaSettings, current: LinuxHostState) -> None:
     """Operations that need Ollama running: the auth proxy; and removals of what is unwanted."""
-    proxy.auth_proxy(settings, current)
-    proxy.remove_auth_proxy(settings, current)
-    firewall.remove_firewall(settings, current)
+    proxy.auth_proxy(settings, current, name="Auth proxy (nginx)")
+    proxy.remove_auth_proxy(settings, current, name="Remove auth proxy if unwanted")
+    firewall.remove_firewall(settings, current, name="Remove firewall if unwanted")

@@ -43,7 +43,7 @@ def enter_script(name: str) -> str:
 
 
 def _top(root: Path, name: str | None) -> Path:
-    return root / LAB_GROUP / name if name else root / LAB_GROUP
+    return root / LAB_GROUP if name is None else root / LAB_GROUP / name
 
 
 def processes(name: str | None = None) -> set[int]:

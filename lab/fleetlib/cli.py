@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
 
 from . import config, faults, lab, ssh, state
 from .proc import FleetError, exclusive
@@ -114,11 +115,13 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    command: Callable[[argparse.Namespace], int] = args.func
     try:
-        if args.func in (cmd_status, cmd_ssh):
-            return args.func(args)
+        # Looking and logging in need no lock; everything else changes the lab.
+        if command in (cmd_status, cmd_ssh):
+            return command(args)
         with exclusive(config.LOCK_FILE, config.LOCK_TIMEOUT):
-            return args.func(args)
+            return command(args)
     except (FleetError, KeyError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) else str(exc)
         print(f"lab/fleet {args.cmd}: {message}", file=sys.stderr)

@@ -1,14 +1,14 @@
 """Security on real hosts: the nftables allowlist and the authenticating nginx proxy.
 
-lab04 is the server; lab05 is an allowed client; lab03 and the controller (the lab's gateway)
-are clients that are not allowed. lab03 is only ever a curl client here, so these tests may run
-next to the ones that deploy to lab01..03.
+One host is the server (lab03 unless OLLAMA_FLEET_TEST_SECURITY_HOSTS says otherwise); one
+client is allowed (lab02); another (lab01) and the controller (the lab's gateway) are not.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import os
 import secrets
 import ssl
 import subprocess
@@ -36,7 +36,9 @@ from .conftest import (
     wipe,
 )
 
-SERVER, ALLOWED, DENIED = "lab04", "lab05", "lab03"
+# server, allowed client, denied client; the clients only ever run curl.
+SERVER, ALLOWED, DENIED = os.environ.get(
+    "OLLAMA_FLEET_TEST_SECURITY_HOSTS", "lab03,lab02,lab01").split(",")
 on_lab = pytest.mark.lab
 
 # Fresh per session, so a leak can only come from this run.
@@ -60,7 +62,7 @@ def lab() -> dict[str, Any]:
     if {SERVER, ALLOWED, DENIED} <= names and all(
             ssh(n, "true").returncode == 0 for n in (SERVER, ALLOWED, DENIED)):
         return lab_state()
-    count = max(LAB_HOSTS, len(names), 5)
+    count = max(LAB_HOSTS, len(names))
     result = run([str(ROOT / "lab" / "fleet"), "up", "--hosts", str(count)], timeout=900)
     assert result.returncode == 0, f"lab/fleet up failed:\n{result.stdout}\n{result.stderr}"
     return lab_state()
@@ -148,8 +150,13 @@ class ProcessWatch:
         return out
 
 
+# Keeps the models out of ~/.ollama: the deploy currently creates that directory root-owned,
+# and the server then cannot write its identity key there (reported separately).
+BASE = {"ollama_models_dir": "/usr/share/ollama/models"}
+
+
 def server_data(**extra: Any) -> dict[str, dict[str, Any]]:
-    return {SERVER: extra}
+    return {SERVER: {**BASE, **extra}}
 
 
 # --- refusal before anything happens ----------------------------------------------------

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 class LabCli:
     """Runs lab/fleet the way a user would and reads what it writes."""
 
-    hosts = 3
+    hosts = 3  # at least; see up()
     fleet_path = ROOT / "lab" / "fleet"
     state_file = ROOT / "lab" / "state.json"
 
@@ -42,6 +42,9 @@ class LabCli:
         return json.loads(self.state_file.read_text())
 
     def up(self) -> dict[str, Any]:
+        # A bigger lab that is already up (a benchmark's) is kept, not shrunk.
+        if self.state_file.exists():
+            self.hosts = max(self.hosts, len(self.state()["hosts"]))
         started = time.monotonic()
         result = self.run("up", "--hosts", str(self.hosts))
         assert result.returncode == 0, f"lab/fleet up failed:\n{result.stdout}\n{result.stderr}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,20 +40,33 @@ def test_state_file_describes_the_lab(lab_fleet: dict[str, Any], lab_cli: LabCli
         assert host["leader_pid"] and Path(f"/proc/{host['leader_pid']}").exists()
 
 
+def _image_units(image: str) -> set[str]:
+    units: set[str] = set()
+    for unit_dir in ("lib/systemd/system", "usr/lib/systemd/system", "etc/systemd/system"):
+        path = Path(image) / unit_dir
+        if path.is_dir():
+            units.update(entry.name for entry in path.iterdir())
+    return units
+
+
 def test_hosts_are_distinct_systemd_machines(lab_fleet: dict[str, Any], lab_cli: LabCli) -> None:
+    image_units = _image_units(lab_fleet["image"])
     machine_ids = set()
     for host in lab_fleet["hosts"]:
         result = lab_cli.ssh(
             host["name"],
             "hostname; cat /etc/machine-id; ip -4 -o addr show host0;"
-            " systemctl is-system-running --wait",
+            " systemctl is-system-running --wait;"
+            " systemctl list-units --failed --no-legend --plain | cut -d' ' -f1",
         )
-        lines = result.stdout.splitlines()
-        assert lines[0] == host["name"]
-        machine_ids.add(lines[1])
-        assert f"inet {host['address']}/24" in lines[2]
-        # "running" means no failed unit: the image masks what breaks in containers.
-        assert lines[3] == "running", result.stdout
+        hostname, machine_id, address, system_state, *failed = result.stdout.splitlines()
+        assert hostname == host["name"]
+        machine_ids.add(machine_id)
+        assert f"inet {host['address']}/24" in address
+        assert system_state in ("running", "degraded"), result.stdout
+        # Nothing the image brings may fail (it masks what breaks in containers);
+        # units that deploys on this shared lab added are not the lab's business.
+        assert not set(failed) & image_units, result.stdout
     assert len(machine_ids) == len(lab_fleet["hosts"])
 
 
@@ -99,6 +113,20 @@ def test_stop_and_start_keep_the_disk(lab_fleet: dict[str, Any], lab_cli: LabCli
     restarted = next(h for h in lab_cli.state()["hosts"] if h["name"] == host["name"])
     assert restarted["address"] == host["address"]
     assert restarted["leader_pid"] != host["leader_pid"]
+
+
+def test_stop_does_not_wait_for_processes_ignoring_sigterm(
+    lab_fleet: dict[str, Any], lab_cli: LabCli
+) -> None:
+    # Deploy scripts trap TERM; systemd would wait 90 s for them at poweroff.
+    host = lab_fleet["hosts"][-1]["name"]
+    stubborn = "setsid sh -c \"trap '' TERM; exec sleep 600\" >/dev/null 2>&1 </dev/null &"
+    assert lab_cli.ssh(host, stubborn).returncode == 0
+    started = time.monotonic()
+    assert lab_cli.run("stop", host).returncode == 0
+    elapsed = time.monotonic() - started
+    assert lab_cli.run("start", host).returncode == 0
+    assert elapsed < 15, f"stop took {elapsed:.1f}s"
 
 
 def test_cut_and_restore_network(lab_fleet: dict[str, Any], lab_cli: LabCli) -> None:
