@@ -1,9 +1,10 @@
 """Rolling restarts: batches gated on the health of the hosts that went before.
 
 pyinfra runs an operation with `_parallel=N` in sequential batches of N hosts but only marks
-failures once every batch is done, so the gate keeps its own tally: a host that entered the
-restart and never reported healthy has failed. Past the failure budget, the remaining hosts are
-left untouched (their running Ollama keeps its old configuration).
+failures once every batch is done, so the run keeps its own tally: a state callback records each
+host whose activation failed (its health check, after rollback), and the gate at the start of
+every later activation refuses to go on once the tally exceeds the failure budget. The hosts it
+stops keep running their old configuration, untouched.
 """
 
 from __future__ import annotations
@@ -14,24 +15,34 @@ from dataclasses import dataclass, field
 
 from pyinfra import logger
 from pyinfra.api import FunctionCommand
+from pyinfra.api.state import BaseStateCallback
+
+ACTIVATION_OP = "Activate"  # operation names starting with this are rollout steps
 
 
 @dataclass
 class Rollout:
     max_failures: int = 0
-    started: set[str] = field(default_factory=set)
-    healthy: set[str] = field(default_factory=set)
-
-    @property
-    def failed(self) -> set[str]:
-        return self.started - self.healthy
+    failed: set[str] = field(default_factory=set)
 
 
 _ROLLOUTS: weakref.WeakKeyDictionary[object, Rollout] = weakref.WeakKeyDictionary()
 
 
-def rollout_for(state: object, max_failures: int) -> Rollout:
-    rollout = _ROLLOUTS.setdefault(state, Rollout(max_failures=max_failures))
+class _RecordFailures(BaseStateCallback):
+    @staticmethod
+    def operation_host_error(state, host, op_hash, retry_attempt, max_retries):  # noqa: ANN001
+        rollout = _ROLLOUTS.get(state)
+        names = state.get_op_meta(op_hash).names
+        if rollout is not None and any(ACTIVATION_OP in name for name in names):
+            rollout.failed.add(host.name)
+
+
+def rollout_for(state, max_failures: int) -> Rollout:  # noqa: ANN001 - pyinfra State
+    rollout = _ROLLOUTS.get(state)
+    if rollout is None:
+        rollout = _ROLLOUTS[state] = Rollout(max_failures=max_failures)
+        state.add_callback_handler(_RecordFailures())
     rollout.max_failures = max_failures
     return rollout
 
@@ -48,29 +59,15 @@ def gate() -> FunctionCommand:
 
     def _gate(state, host) -> bool:  # noqa: ANN001 - pyinfra calls with (state, host)
         rollout = _ROLLOUTS.get(state)
-        if rollout is None:
+        if rollout is None or len(rollout.failed) <= rollout.max_failures:
             return True
-        failed = rollout.failed
-        if len(failed) > rollout.max_failures:
-            host.log_styled(
-                f"ollama-fleet: rollout halted before this host: {len(failed)} host(s) failed "
-                f"({', '.join(sorted(failed))}), more than rollout_max_failures="
-                f"{rollout.max_failures}; this host was left as it was",
-                fg="red",
-                log_func=logger.error,
-            )
-            return False
-        rollout.started.add(host.name)
-        return True
+        host.log_styled(
+            f"ollama-fleet: rollout halted before this host: {len(rollout.failed)} host(s) "
+            f"failed ({', '.join(sorted(rollout.failed))}), more than rollout_max_failures="
+            f"{rollout.max_failures}; this host was left as it was",
+            fg="red",
+            log_func=logger.error,
+        )
+        return False
 
     return FunctionCommand(_gate, (), {})
-
-
-def mark_healthy() -> FunctionCommand:
-    def _healthy(state, host) -> bool:  # noqa: ANN001
-        rollout = _ROLLOUTS.get(state)
-        if rollout is not None:
-            rollout.healthy.add(host.name)
-        return True
-
-    return FunctionCommand(_healthy, (), {})

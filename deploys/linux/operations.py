@@ -9,7 +9,7 @@ from pyinfra.api import FileUploadCommand, StringCommand, operation
 
 from ..hostcmd import fail_host
 from ..render import render, shell_quote
-from ..rollout import gate, mark_healthy
+from ..rollout import gate
 from ..settings import OllamaSettings
 from .facts import LinuxHostState
 from .layout import STAGING_DIR, STATE_DIR, Layout, ManagedFile
@@ -163,7 +163,6 @@ def activate(
         api_url=settings.bind.client_url, timeout=settings.health_timeout, digest=digest,
         models_dir=settings.models_dir,
     ))
-    yield mark_healthy()
 
 
 def restart_reasons(

@@ -35,7 +35,7 @@ def test_fresh_deploy_runs_and_answers_on_the_configured_address(fresh) -> None:
         assert sh(name, "systemctl is-enabled ollama").strip() == "enabled"
         answer = json.loads(sh(name, f"curl -fsS http://{url}/api/version"))
         assert answer == {"version": "0.13.5"}
-        assert "ollama version is 0.13.5" in sh(name, "ollama --version")
+        assert "ollama version is 0.13.5" in sh(name, f"OLLAMA_HOST={url} ollama --version")
 
 
 def test_running_process_has_exactly_the_configured_environment(fresh) -> None:  # noqa: ANN001
