@@ -284,7 +284,7 @@ def test_a_deleted_table_is_noticed_and_loaded_again(firewalled) -> None:  # noq
     assert reach(DENIED, f"http://{address(SERVER)}:11434/api/version")
     result = deploy(server_data(**firewalled))
     assert result.returncode == 0, result.output
-    assert any("firewall" in op for op in result.changed(SERVER)), result.changed(SERVER)
+    assert any("firewall" in op.lower() for op in result.changed(SERVER)), result.changed(SERVER)
     assert not reach(DENIED, f"http://{address(SERVER)}:11434/api/version")
     assert "user-owned" in sh(SERVER, "nft list table inet user_rules")
 
@@ -421,7 +421,7 @@ def test_token_rotation_reloads_nginx_without_restarting_ollama(proxied) -> None
     assert eventually_status(bearer(TOKEN_A), 401) == 401
     assert main_pid(SERVER) == ollama_pid
     assert sh(SERVER, "systemctl show -p MainPID --value nginx").strip() == nginx_pid
-    assert result.changed(SERVER) and all("proxy" in op for op in result.changed(SERVER))
+    assert result.changed(SERVER) and all("proxy" in op.lower() for op in result.changed(SERVER))
     secrets_absent(result.output, watch.text())
 
 
