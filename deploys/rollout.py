@@ -24,6 +24,7 @@ ACTIVATION_OP = "Activate"  # operation names starting with this are rollout ste
 class Rollout:
     max_failures: int = 0
     failed: set[str] = field(default_factory=set)
+    halted: set[str] = field(default_factory=set)
 
 
 _ROLLOUTS: weakref.WeakKeyDictionary[object, Rollout] = weakref.WeakKeyDictionary()
@@ -34,7 +35,9 @@ class _RecordFailures(BaseStateCallback):
     def operation_host_error(state, host, op_hash, retry_attempt, max_retries):  # noqa: ANN001
         rollout = _ROLLOUTS.get(state)
         names = state.get_op_meta(op_hash).names
-        if rollout is not None and any(ACTIVATION_OP in name for name in names):
+        if rollout is None or host.name in rollout.halted:
+            return
+        if any(ACTIVATION_OP in name for name in names):
             rollout.failed.add(host.name)
 
 
@@ -61,6 +64,7 @@ def gate() -> FunctionCommand:
         rollout = _ROLLOUTS.get(state)
         if rollout is None or len(rollout.failed) <= rollout.max_failures:
             return True
+        rollout.halted.add(host.name)
         host.log_styled(
             f"ollama-fleet: rollout halted before this host: {len(rollout.failed)} host(s) "
             f"failed ({', '.join(sorted(rollout.failed))}), more than rollout_max_failures="

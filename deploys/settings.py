@@ -198,6 +198,9 @@ class OllamaSettings(BaseSettings):
         "change, or copy the models across (the old directory is kept).", "refuse or copy")
     harden_unit: bool = setting(
         True, "Add systemd sandboxing (ProtectSystem, PrivateTmp, ...) that Ollama tolerates.")
+    command_timeout: int = setting(
+        1800, "Seconds one remote step may take before that host is failed, so a host that "
+        "vanishes mid-run cannot stall the fleet.", "10 or more", ge=10)
     health_timeout: int = setting(
         60, "Seconds to wait for the API to answer after a (re)start.", "1 to 3600",
         ge=1, le=3600)

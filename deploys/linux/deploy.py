@@ -45,21 +45,23 @@ def deploy_linux(settings: OllamaSettings, plan: ModelPlan, batch: int):
         operations.fail(reason="this host does not run systemd; ollama-fleet needs it on Linux",
                         name="Check systemd")
         return
-    operations.service_account(settings, current, name="Service account")
-    operations.directories(settings, current, name="Directories")
+    each = {"_timeout": settings.command_timeout}
+    operations.service_account(settings, current, name="Service account", **each)
+    operations.directories(settings, current, name="Directories", **each)
     operations.release(settings, current, release_source(settings, current.arch_name),
-                       name=f"Release {settings.version}")
-    operations.stage_config(files, current, name="Stage configuration")
+                       name=f"Release {settings.version}", **each)
+    operations.models_dir_move(settings, current, name="Models dir change", **each)
+    operations.stage_config(files, current, name="Stage configuration", **each)
     security.before_activation(settings, current)
     operations.activate(settings, layout, files, current, _parallel=batch,
-                        name="Activate (restart + health check, rollback on failure)")
+                        name="Activate (restart + health check, rollback on failure)", **each)
     security.after_activation(settings, current)
     seeded: tuple = ()
     if settings.model_source:
         seeded = tuple(models_in_store(Path(settings.model_source), plan.pulls))
-        seed.seed_models(settings, seeded, current, name="Seed models from the controller")
+        seed.seed_models(settings, seeded, current, name="Seed models from the controller", **each)
     models.pull_models(settings, plan, current, frozenset(m.name for m in seeded),
-                       name="Pull models")
-    models.create_models(settings, plan, current, name="Create custom models")
-    models.prune_models(settings, plan, current, name="Prune undeclared models")
-    operations.prune_versions(settings, current, name="Prune old releases")
+                       name="Pull models", **each)
+    models.create_models(settings, plan, current, name="Create custom models", **each)
+    models.prune_models(settings, plan, current, name="Prune undeclared models", **each)
+    operations.prune_versions(settings, current, name="Prune old releases", **each)

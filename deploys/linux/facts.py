@@ -73,14 +73,12 @@ class LinuxOllamaState(FactBase[LinuxHostState]):
         dirs: tuple[str, ...] = (),
         list_blobs: bool = False,
         security: tuple[tuple[str, str], ...] = (),
-        old_models_dir: str | None = None,
     ) -> str:
         return render(
             "linux/state.sh.j2",
             user=user, group=group, install_dir=install_dir, bin_link=bin_link, unit=unit,
             files=dict(files), state_dir=state_dir, models_dir=models_dir, api_url=api_url,
             dirs=dirs, list_blobs=list_blobs, security=dict(security),
-            old_models_dir=old_models_dir,
         )
 
     def default(self) -> LinuxHostState:

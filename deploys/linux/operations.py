@@ -213,3 +213,24 @@ def _version_key(version: str) -> tuple[int, ...]:
 def fail(reason: str):
     """Fail this host with a reason (and leave every other host alone)."""
     yield fail_host(reason)
+
+
+@operation()
+def models_dir_move(settings: OllamaSettings, current: LinuxHostState):
+    """A new models_dir must not silently leave the models behind: copy them or refuse."""
+    old = current.applied_models_dir
+    if not old or old == settings.models_dir or current.old_models == 0:
+        host.noop("models_dir unchanged")
+        return
+    if settings.models_dir_migration == "refuse":
+        yield fail_host(
+            f"models_dir changes from {old} (holding {current.old_models} model manifest(s)) "
+            f"to {settings.models_dir}; Ollama would start with an empty store. Set "
+            "ollama_models_dir_migration: copy to copy the models across (the old directory is "
+            "kept), or move them yourself first"
+        )
+        return
+    yield StringCommand(render(
+        "linux/copy_models.sh.j2", old=old, new=settings.models_dir,
+        user=settings.service_user, group=settings.service_group,
+    ))

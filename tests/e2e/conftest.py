@@ -32,6 +32,9 @@ LAB_DATA: dict[str, Any] = {
     "ollama_extra_env": {"OLLAMA_STANDIN_REGISTRY": REGISTRY_URL},
     "ollama_health_timeout": 30,
     "ollama_rollout_batch": "100%",
+    # Tests declare their own models; group_data/lab.py's demo models do not apply.
+    "ollama_models": [],
+    "ollama_custom_models": [],
 }
 
 

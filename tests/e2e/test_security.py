@@ -86,12 +86,12 @@ def reach(client: str, url: str) -> bool:
 
 
 def https(path: str, headers: dict[str, str] | None = None, body: dict | None = None,
-          port: int = 8443) -> tuple[int, bytes]:
+          method: str | None = None) -> tuple[int, bytes]:
     """A request from the controller through the proxy; credentials stay in this process."""
-    conn = http.client.HTTPSConnection(address(SERVER), port, timeout=10,
+    conn = http.client.HTTPSConnection(address(SERVER), 8443, timeout=10,
                                        context=ssl._create_unverified_context())
     try:
-        conn.request("POST" if body is not None else "GET", path,
+        conn.request(method or ("POST" if body is not None else "GET"), path,
                      body=json.dumps(body) if body is not None else None,
                      headers=headers or {})
         response = conn.getresponse()
@@ -309,6 +309,8 @@ def test_firewall_persists_across_a_reboot(firewalled) -> None:  # noqa: ANN001
 
 @on_lab
 def test_removing_the_allowlist_removes_table_file_and_unit(firewalled) -> None:  # noqa: ANN001
+    # The user's table was made with plain `nft add` (not persisted): a reboot test drops it.
+    sh(SERVER, f"nft list table inet user_rules >/dev/null 2>&1 || ({USER_TABLE})")
     result = deploy(server_data(ollama_host="0.0.0.0", ollama_expose_unauthenticated=True))
     assert result.returncode == 0, result.output
     assert ssh(SERVER, "nft list table inet ollama_fleet").returncode != 0
@@ -370,10 +372,12 @@ def test_a_pull_streams_through_the_proxy(proxied) -> None:  # noqa: ANN001
                "'{ type filter hook input priority 0; policy accept; }' && "
                f"nft add rule inet test_throttle input ip saddr {GATEWAY} tcp sport 8080 "
                "limit rate over 512 kbytes/second drop")
+    # A model the lab's group data does not deploy, removed first so the pull downloads.
+    https("/api/delete", bearer(TOKEN_A), {"model": "tinyllama:1b"}, method="DELETE")
     try:
         conn = http.client.HTTPSConnection(address(SERVER), 8443, timeout=60,
                                            context=ssl._create_unverified_context())
-        conn.request("POST", "/api/pull", body=json.dumps({"model": "qwen2.5:0.5b"}),
+        conn.request("POST", "/api/pull", body=json.dumps({"model": "tinyllama:1b"}),
                      headers=bearer(TOKEN_A))
         response = conn.getresponse()
         assert response.status == 200

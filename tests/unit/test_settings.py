@@ -130,3 +130,14 @@ def test_archive_format_follows_upstream_switch_to_zstd() -> None:
     assert settings(version="0.13.5").archive_filename("amd64") == "ollama-linux-amd64.tgz"
     assert settings(version="0.14.0").archive_filename("arm64") == "ollama-linux-arm64.tar.zst"
     assert settings(version="0.14.0", archive_format="tgz").archive_ext == "tgz"
+
+
+def test_settings_reference_is_generated_from_the_model() -> None:
+    from pathlib import Path
+
+    from deploys.settings_doc import render
+
+    docs = Path(__file__).resolve().parents[2] / "docs" / "settings.md"
+    assert docs.read_text() == render(), "run: python -m deploys.settings_doc > docs/settings.md"
+    for name in OllamaSettings.model_fields:
+        assert f"`ollama_{name}`" in docs.read_text()

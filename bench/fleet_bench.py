@@ -1,0 +1,496 @@
+"""Fleet benchmark: what a deploy costs on N lab hosts, next to what any pyinfra run costs.
+
+    .venv/bin/python bench/fleet_bench.py [--sizes 10,20,40] [--runs 3] [--seed-hosts 10]
+                                          [--seed-mb 200] [--no-seed] [--first-host 11]
+
+For every size N (hosts lab11.. by default, never lab01..lab10), each round does, on the same
+hosts and back to back:
+
+  wipe      hosts back to bare (untimed)
+  floor     pyinfra with bench/floor.py: connect + prepare + one operation that does nothing
+  fresh     deploy.py on bare hosts: install, configure, start, pull a base, create a custom model
+  no-change deploy.py again, same data
+  change    deploy.py with one setting changed (num_parallel), so one restart is expected
+  reference plain ssh to every host at once: download the release archive, restart the service,
+            wait for the API (what a fresh converge cannot avoid)
+
+Every pyinfra run goes through bench/pyinfra_probe.py (the real CLI, in-process, with counters on
+the SSH connector), so remote commands, uploads and per-operation times are counted, not guessed.
+Restarts come from the hosts: journal 'Started' lines for the unit since the run began, and
+whether MainPID changed. Figures are medians over --runs rounds; each is also shown as a ratio to
+the floor of the same rounds, since a busy controller moves absolute times but not the ratios.
+
+Model distribution (--seed-hosts hosts): a --seed-mb model is built in a controller store and
+seeded with ollama_model_source; each round removes it from the hosts, times the deploy that
+seeds it, then times plain `scp` of the same blobs to every host at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from labhosts import (  # noqa: E402
+    ROOT,
+    LabError,
+    ensure_hosts,
+    host_names,
+    parallel,
+    scp,
+    service_snapshot,
+    sh,
+    wipe,
+)
+
+from deploys.model_source import StoredModel, load_model  # noqa: E402
+
+PROBE = ROOT / "bench" / "pyinfra_probe.py"
+INVENTORY = "bench/inventory.py"
+WORK = Path(os.environ.get("OLLAMA_FLEET_BENCH_DIR", "/var/tmp/ollama-fleet-bench"))
+
+GATEWAY = "10.231.0.1"
+VERSION = "0.13.5"
+FILES_URL = f"http://{GATEWAY}:8080/files/releases/download/v{VERSION}"
+ARCHIVE_URL = f"{FILES_URL}/ollama-linux-amd64.tgz"  # what 0.13.5 on amd64 downloads
+MODELS_DIR = "/usr/share/ollama/.ollama/models"
+API = "http://127.0.0.1:11434"
+
+# The lab's own group data, spelled out so the benchmark does not move when group_data does.
+BASE_DATA: dict[str, Any] = {
+    "ollama_version": VERSION,
+    "ollama_archive_url": FILES_URL.replace(VERSION, "{version}") + "/{filename}",
+    "ollama_checksums_url": FILES_URL.replace(VERSION, "{version}") + "/sha256sum.txt",
+    "ollama_extra_env": {"OLLAMA_STANDIN_REGISTRY": f"http://{GATEWAY}:8080"},
+    "ollama_health_timeout": 60,
+    "ollama_models": ["qwen2.5:0.5b"],
+    "ollama_custom_models": [{
+        "name": "qwen2.5:0.5b-16k",
+        "from": "qwen2.5:0.5b",
+        "parameters": {"num_ctx": 16384, "temperature": 0.2},
+        "system": "You are the lab's terse assistant.",
+    }],
+}
+CHANGE_DATA: dict[str, Any] = {"ollama_num_parallel": 2}  # one setting, one expected restart
+
+SCENARIOS = ("floor", "fresh", "no-change", "change")
+
+
+class RunFailed(RuntimeError):
+    pass
+
+
+@dataclass
+class Run:
+    scenario: str
+    size: int
+    wall: float
+    record: dict[str, Any]
+    services: dict[str, dict[str, int]] = field(default_factory=dict)
+    pid_changed: int = 0
+    output: str = ""
+
+    def per_host(self, what: str) -> list[float]:
+        hosts = self.record["hosts"]
+        names = list(self.services) or list(hosts)
+        values: list[float] = []
+        for name in names:
+            entry = hosts.get(name, {"commands": [], "uploads": []})
+            if what == "commands":
+                values.append(len(entry["commands"]))
+            elif what == "fact_commands":
+                values.append(sum(1 for c in entry["commands"] if c["stage"] != "Execute"))
+            elif what == "uploads":
+                values.append(len(entry["uploads"]))
+            elif what == "bytes":
+                values.append(sum(max(0, u["bytes"]) for u in entry["uploads"]))
+            elif what == "restarts":
+                values.append(self.services.get(name, {}).get("started", 0))
+        return values
+
+    def stages(self) -> dict[str, float]:
+        """Where the wall time went: process start, connect, prepare (facts), execute, close."""
+        s, end = self.record["stages"], self.record["end"]
+        connect = s.get("Connect", end)
+        prepare = s.get("Prepare", end)
+        execute = s.get("Execute", end)
+        disconnect = s.get("Disconnect", end)
+        return {
+            "startup": connect + max(0.0, self.wall - end),  # interpreter + imports + inventory
+            "connect": prepare - connect,
+            "prepare": execute - prepare,
+            "execute": disconnect - execute,
+            "close": end - disconnect,
+        }
+
+    def op_spans(self) -> list[tuple[str, float, float]]:
+        """(operation, wall span over all hosts, mean span per host), in run order."""
+        spans = []
+        for op_hash in self.record["op_order"]:
+            op = self.record["ops"][op_hash]
+            if op["start"] is None or op["end"] is None:
+                continue
+            per_host = [h["end"] - h["start"] for h in op["hosts"].values()
+                        if h["end"] is not None]
+            spans.append((op["name"], op["end"] - op["start"],
+                          statistics.mean(per_host) if per_host else 0.0))
+        return spans
+
+
+def hostdata_file(names: list[str], data: dict[str, Any], label: str) -> Path:
+    path = WORK / f"hostdata-{label}.json"
+    path.write_text(json.dumps({name: data for name in names}))
+    return path
+
+
+def pyinfra_run(names: list[str], data: dict[str, Any], deploy_file: str, scenario: str,
+                size: int, expect_ok: bool = True) -> Run:
+    """One measured pyinfra run (wall time from process start to exit, as an operator sees it)."""
+    label = f"{scenario}-{size}"
+    hostdata = hostdata_file(names, data, label)
+    record_path = WORK / f"probe-{label}.json"
+    env = {**os.environ, "OLLAMA_FLEET_BENCH_HOSTDATA": str(hostdata), "PYINFRA_PROGRESS": "off"}
+    before = service_snapshot(names)
+    began = time.time()
+    result = subprocess.run(
+        [sys.executable, str(PROBE), str(record_path), "-y", INVENTORY, deploy_file],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200, check=False,
+    )
+    wall = time.time() - began
+    output = result.stdout + result.stderr
+    if expect_ok and result.returncode != 0:
+        raise RunFailed(f"{scenario} on {size} hosts exited {result.returncode}:\n"
+                        + "\n".join(output.splitlines()[-25:]))
+    record = json.loads(record_path.read_text())
+    after = service_snapshot(names, since=began)
+    changed = sum(1 for n in names if before[n]["main_pid"] != after[n]["main_pid"])
+    return Run(scenario, size, wall, record, after, changed, output)
+
+
+@dataclass
+class Reference:
+    wall: float
+    download: float  # mean per host, measured on the host
+    start: float
+
+
+def fresh_reference(names: list[str]) -> Reference:
+    """The unavoidable part of a fresh converge: every host fetches the archive, then the
+    service (re)starts and answers, all hosts at once, over plain ssh."""
+    script = (
+        "set -e; f=/var/tmp/ollama-fleet-bench-archive; t0=$(date +%s.%N); "
+        f"curl -fsS -o $f {ARCHIVE_URL}; t1=$(date +%s.%N); systemctl restart ollama; "
+        f"for i in $(seq 600); do curl -fsS --max-time 2 {API}/api/version >/dev/null 2>&1 "
+        "&& break; sleep 0.1; done; t2=$(date +%s.%N); rm -f $f; echo $t0 $t1 $t2"
+    )
+    began = time.time()
+    times = parallel(names, lambda n: [float(x) for x in sh(n, script).split()], workers=64)
+    wall = time.time() - began
+    return Reference(wall, statistics.mean(t[1] - t[0] for t in times.values()),
+                     statistics.mean(t[2] - t[1] for t in times.values()))
+
+
+def size_round(names: list[str], size: int) -> tuple[dict[str, Run], Reference]:
+    ensure_hosts(names)
+    wipe(names)
+    runs = {"floor": pyinfra_run(names, {}, "bench/floor.py", "floor", size)}
+    runs["fresh"] = pyinfra_run(names, BASE_DATA, "deploy.py", "fresh", size)
+    runs["no-change"] = pyinfra_run(names, BASE_DATA, "deploy.py", "no-change", size)
+    runs["change"] = pyinfra_run(names, {**BASE_DATA, **CHANGE_DATA}, "deploy.py", "change",
+                                 size)
+    return runs, fresh_reference(names)
+
+
+# --- model distribution --------------------------------------------------------------------
+
+def bench_model(mb: int) -> tuple[Path, StoredModel]:
+    """A deterministic model of mb MiB in a controller store, built once and kept."""
+    store = WORK / "store"
+    name = f"benchseed:{mb}m"
+    model = load_model(store, name)
+    if model is None:
+        sys.path.insert(0, str(ROOT / "lab" / "standin"))
+        from models import make_model  # noqa: PLC0415 - the lab's model maker, only needed here
+
+        make_model(str(store), name, mb << 20, seed="bench")
+        model = load_model(store, name)
+    assert model is not None
+    return store, model
+
+
+def remove_model(names: list[str], model: StoredModel) -> None:
+    paths = [f"{MODELS_DIR}/blobs/{b.name}" for b in model.blobs]
+    paths.append(f"{MODELS_DIR}/manifests/{model.manifest_relpath}")
+    parallel(names, lambda n: sh(n, "rm -f " + " ".join(f"'{p}'" for p in paths)))
+
+
+@dataclass
+class SeedRound:
+    deploy: Run
+    scp_wall: float
+
+
+def seed_round(names: list[str], store: Path, model: StoredModel) -> SeedRound:
+    ensure_hosts(names)
+    data = {**BASE_DATA, "ollama_model_source": str(store),
+            "ollama_models": [*BASE_DATA["ollama_models"], model.name]}
+    # Untimed: hosts converge to the base data, so the timed run below only seeds.
+    pyinfra_run(names, BASE_DATA, "deploy.py", "seed-prepare", len(names))
+    remove_model(names, model)
+    run = pyinfra_run(names, data, "deploy.py", "seed", len(names))
+    target = "/var/tmp/ollama-fleet-bench-scp"
+    parallel(names, lambda n: sh(n, f"rm -rf {target} && mkdir -p {target}"))
+    began = time.time()
+
+    def copy(name: str) -> None:
+        for blob in model.blobs:
+            scp(name, blob.path, f"{target}/{blob.name}")
+
+    parallel(names, copy, workers=64)
+    scp_wall = time.time() - began
+    parallel(names, lambda n: sh(n, f"rm -rf {target}"))
+    return SeedRound(run, scp_wall)
+
+
+# --- reporting -----------------------------------------------------------------------------
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def machine() -> dict[str, str]:
+    def out(cmd: list[str]) -> str:
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, check=False).stdout.strip()
+        except OSError:
+            return "?"
+
+    cpu = next((line.split(":", 1)[1].strip() for line in
+                Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
+               "?")
+    return {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "nproc": out(["nproc"]),
+            "cpu": cpu, "kernel": platform.release(), "free": out(["free", "-h"]),
+            "load": Path("/proc/loadavg").read_text().strip()}
+
+
+def fmt_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(n) < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} GB"
+
+
+def summarize(results: dict[int, dict[str, list[Run]]],
+              references: dict[int, list[Reference]]) -> dict[str, Any]:
+    summary: dict[str, Any] = {}
+    for size, by_scenario in results.items():
+        floor = median([r.wall for r in by_scenario["floor"]])
+        rows = {}
+        for scenario, runs in by_scenario.items():
+            wall = median([r.wall for r in runs])
+            mid = min(runs, key=lambda r: abs(r.wall - wall))  # the run shown in detail
+
+            def worst(what: str, runs: list[Run] = runs) -> float:
+                return max(max(r.per_host(what), default=0) for r in runs)
+
+            rows[scenario] = {
+                "wall": wall, "walls": [r.wall for r in runs], "x_floor": wall / floor,
+                "commands": worst("commands"), "fact_commands": worst("fact_commands"),
+                "uploads": worst("uploads"), "bytes": worst("bytes"),
+                "restarts": worst("restarts"),
+                "pid_changed": max(r.pid_changed for r in runs),
+                "stages": mid.stages(), "ops": mid.op_spans(),
+            }
+        refs = references.get(size, [])
+        if refs:
+            rows["reference"] = {
+                "wall": median([r.wall for r in refs]),
+                "download": median([r.download for r in refs]),
+                "start": median([r.start for r in refs]),
+            }
+        summary[str(size)] = rows
+    return summary
+
+
+def print_report(summary: dict[str, Any], seed: dict[str, Any] | None, info: dict[str, str],
+                 runs: int) -> None:
+    print(f"\nmachine: {info['nproc']} cores, {info['cpu']}, kernel {info['kernel']}, "
+          f"load {info['load']}; {info['date']}; median of {runs} run(s)")
+    head = (f"{'hosts':>5} {'scenario':<10} {'wall s':>7} {'x floor':>7} {'cmds/host':>9} "
+            f"{'facts':>5} {'uploads':>7} {'bytes/host':>10} {'restarts':>8} {'pid chg':>7}")
+    print("\n" + head + "\n" + "-" * len(head))
+    for size, rows in summary.items():
+        for scenario in SCENARIOS:
+            r = rows.get(scenario)
+            if r is None:
+                continue
+            print(f"{size:>5} {scenario:<10} {r['wall']:>7.2f} {r['x_floor']:>7.2f} "
+                  f"{r['commands']:>9.0f} {r['fact_commands']:>5.0f} {r['uploads']:>7.0f} "
+                  f"{fmt_bytes(r['bytes']):>10} {r['restarts']:>8.0f} {r['pid_changed']:>7}")
+        ref = rows.get("reference")
+        if ref:
+            fresh = rows["fresh"]["wall"]
+            print(f"{size:>5} {'reference':<10} {ref['wall']:>7.2f} {'':>7} "
+                  f"(archive {ref['download']:.2f}s + start {ref['start']:.2f}s per host; "
+                  f"fresh = {fresh / ref['wall']:.2f}x reference)")
+
+    print("\nwhere the time goes (median run; seconds): startup = interpreter, imports, "
+          "inventory; prepare = deploy file + facts")
+    head = (f"{'hosts':>5} {'scenario':<10} {'startup':>7} {'connect':>7} {'prepare':>7} "
+            f"{'execute':>7} {'close':>6}  slowest operations (span over all hosts)")
+    print(head + "\n" + "-" * len(head))
+    for size, rows in summary.items():
+        for scenario in SCENARIOS:
+            r = rows.get(scenario)
+            if r is None:
+                continue
+            st = r["stages"]
+            slow = sorted(r["ops"], key=lambda o: -o[1])[:3]
+            ops = "; ".join(f"{name[:34]} {span:.2f}" for name, span, _ in slow if span >= 0.05)
+            print(f"{size:>5} {scenario:<10} {st['startup']:>7.2f} {st['connect']:>7.2f} "
+                  f"{st['prepare']:>7.2f} {st['execute']:>7.2f} {st['close']:>6.2f}  {ops}")
+
+    sizes = sorted(int(s) for s in summary)
+    if len(sizes) > 1:
+        small, large = str(sizes[0]), str(sizes[-1])
+        print(f"\nscaling, no-change: {large} hosts take "
+              f"{summary[large]['no-change']['wall'] / summary[small]['no-change']['wall']:.2f}x "
+              f"the time of {small} hosts (floor: "
+              f"{summary[large]['floor']['wall'] / summary[small]['floor']['wall']:.2f}x)")
+
+    if seed:
+        print(f"\nmodel distribution: {fmt_bytes(seed['model_bytes'])} model to "
+              f"{seed['hosts']} hosts")
+        print(f"  seeding deploy   {seed['deploy_wall']:7.2f} s   "
+              f"({fmt_bytes(seed['bytes_per_host'])} uploaded per host, "
+              f"seed operation {seed['seed_op']:.2f} s)")
+        print(f"  plain scp        {seed['scp_wall']:7.2f} s   (same blobs, all hosts at once)")
+        print(f"  deploy / scp     {seed['deploy_wall'] / seed['scp_wall']:7.2f} x")
+
+    print("\ntargets:")
+    for line in targets(summary, seed):
+        print("  " + line)
+
+
+def targets(summary: dict[str, Any], seed: dict[str, Any] | None) -> list[str]:
+    lines = []
+    for size, rows in summary.items():
+        nc = rows["no-change"]
+        checks = [
+            (nc["x_floor"] <= 2.0, f"no-change {nc['x_floor']:.2f}x floor (<= 2x)"),
+            (nc["commands"] <= 3, f"{nc['commands']:.0f} commands/host (<= 3)"),
+            (nc["restarts"] == 0 and nc["pid_changed"] == 0,
+             f"{nc['restarts']:.0f} restarts"),
+            (nc["bytes"] == 0, f"{fmt_bytes(nc['bytes'])} uploaded"),
+        ]
+        ref = rows.get("reference")
+        if ref:
+            ratio = rows["fresh"]["wall"] / ref["wall"]
+            checks.append((ratio <= 1.5, f"fresh {ratio:.2f}x archive+start (<= 1.5x)"))
+        lines.append(f"{size:>3} hosts: " + ", ".join(
+            f"{'ok' if ok else 'MISSED'} {text}" for ok, text in checks))
+    sizes = sorted(int(s) for s in summary)
+    if len(sizes) > 1 and sizes[-1] >= 4 * sizes[0]:
+        ratio = (summary[str(sizes[-1])]["no-change"]["wall"]
+                 / summary[str(sizes[0])]["no-change"]["wall"])
+        lines.append(f"scaling: {'ok' if ratio <= 1.6 else 'MISSED'} {sizes[-1]} hosts "
+                     f"{ratio:.2f}x the time of {sizes[0]} (<= 1.6x)")
+    if seed:
+        lines.append(f"seeding: {seed['deploy_wall'] / seed['scp_wall']:.2f}x plain scp")
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="10,20,40", help="host counts, comma-separated")
+    parser.add_argument("--runs", type=int, default=3, help="rounds per size (median taken)")
+    parser.add_argument("--first-host", type=int, default=11,
+                        help="first lab host index (lab01..lab10 belong to the tests)")
+    parser.add_argument("--seed-hosts", type=int, default=10, help="hosts for model seeding")
+    parser.add_argument("--seed-mb", type=int, default=200, help="seeded model size in MiB")
+    parser.add_argument("--seed-runs", type=int, default=None, help="default: --runs")
+    parser.add_argument("--no-seed", action="store_true", help="skip model distribution")
+    parser.add_argument("--json", type=Path, help="also write all figures here")
+    args = parser.parse_args()
+    if args.first_host <= 10:
+        parser.error("--first-host must be 11 or more: lab01..lab10 are used by the tests")
+
+    sizes = sorted({int(s) for s in args.sizes.split(",") if s.strip()})
+    WORK.mkdir(parents=True, exist_ok=True)
+    info = machine()
+    print(f"machine: {info['nproc']} cores, {info['cpu']}, kernel {info['kernel']}, "
+          f"load {info['load']}")
+    began = time.time()
+    ensure_hosts(host_names(args.first_host, max(sizes)))
+
+    results: dict[int, dict[str, list[Run]]] = {}
+    references: dict[int, list[Reference]] = {}
+    for run_index in range(args.runs):
+        for size in sizes:
+            names = host_names(args.first_host, size)
+            for attempt in (1, 2):
+                try:
+                    runs, ref = size_round(names, size)
+                    break
+                except (RunFailed, LabError) as exc:
+                    # Usually another `lab/fleet up` with fewer hosts removed ours mid-round.
+                    print(f"  round failed (attempt {attempt}): {exc}", file=sys.stderr)
+                    if attempt == 2:
+                        raise
+            for scenario, run in runs.items():
+                results.setdefault(size, {s: [] for s in SCENARIOS})[scenario].append(run)
+            references.setdefault(size, []).append(ref)
+            print(f"  round {run_index + 1}/{args.runs}, {size:>2} hosts: " + ", ".join(
+                f"{s} {r.wall:.1f}s" for s, r in runs.items()) + f", reference {ref.wall:.1f}s"
+                f"  [{time.time() - began:.0f}s elapsed]", flush=True)
+
+    seed: dict[str, Any] | None = None
+    if not args.no_seed:
+        names = host_names(args.first_host, args.seed_hosts)
+        store, model = bench_model(args.seed_mb)
+        rounds = []
+        try:
+            for run_index in range(args.seed_runs or args.runs):
+                rounds.append(seed_round(names, store, model))
+                print(f"  seed round {run_index + 1}: deploy {rounds[-1].deploy.wall:.1f}s, "
+                      f"scp {rounds[-1].scp_wall:.1f}s  [{time.time() - began:.0f}s elapsed]",
+                      flush=True)
+        finally:
+            remove_model(names, model)  # 200 MB per host is not worth keeping around
+        deploy_wall = median([r.deploy.wall for r in rounds])
+        seed_ops = [span for r in rounds for name, span, _ in r.deploy.op_spans()
+                    if name.startswith("Seed models")]
+        seed = {
+            "hosts": len(names), "model_bytes": sum(b.size for b in model.blobs),
+            "deploy_wall": deploy_wall, "deploy_walls": [r.deploy.wall for r in rounds],
+            "scp_wall": median([r.scp_wall for r in rounds]),
+            "scp_walls": [r.scp_wall for r in rounds],
+            "bytes_per_host": max(max(r.deploy.per_host("bytes")) for r in rounds),
+            "seed_op": median(seed_ops),
+            "stages": min(rounds, key=lambda r: abs(r.deploy.wall - deploy_wall)).deploy.stages(),
+        }
+
+    summary = summarize(results, references)
+    info["load_end"] = Path("/proc/loadavg").read_text().strip()
+    print_report(summary, seed, info, args.runs)
+    print(f"\ntotal benchmark time {time.time() - began:.0f}s; load at end {info['load_end']}")
+    if args.json:
+        args.json.write_text(json.dumps({"machine": info, "sizes": summary, "seed": seed,
+                                         "runs": args.runs}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
