@@ -131,8 +131,9 @@ def wipe(names: list[str]) -> None:
     script = (
         "systemctl stop ollama ollama-fleet-firewall nginx >/dev/null 2>&1; "
         "systemctl disable ollama >/dev/null 2>&1; "
-        "rm -rf /opt/ollama /etc/systemd/system/ollama.service /etc/systemd/system/ollama.service.d "
-        "/var/lib/ollama-fleet /etc/ollama-fleet /usr/share/ollama /usr/local/bin/ollama /srv/models; "
+        "rm -rf /opt/ollama /etc/systemd/system/ollama.service "
+        "/etc/systemd/system/ollama.service.d /var/lib/ollama-fleet /etc/ollama-fleet "
+        "/usr/share/ollama /usr/local/bin/ollama /srv/models /srv/models2; "
         "nft delete table inet ollama_fleet >/dev/null 2>&1; "
         "userdel ollama >/dev/null 2>&1; groupdel ollama >/dev/null 2>&1; "
         "systemctl daemon-reload; systemctl reset-failed >/dev/null 2>&1; true"

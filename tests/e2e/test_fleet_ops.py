@@ -91,7 +91,8 @@ def test_a_failing_change_is_rolled_back_and_stops_the_rollout(healthy_fleet) ->
     )
     result = deploy(broken)
     assert result.returncode != 0
-    rolled = [n for n in HOSTS if f"[{n}] ollama-fleet: rolled back to Ollama 0.13.5" in result.output]
+    rolled = [n for n in HOSTS
+              if f"[{n}] ollama-fleet: rolled back to Ollama 0.13.5" in result.output]
     halted = [n for n in HOSTS if f"[{n}] ollama-fleet: rollout halted" in result.output]
     assert len(rolled) == 2 and len(halted) == 3, result.output
     assert "2 host(s) failed" in result.output

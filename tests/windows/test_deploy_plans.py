@@ -205,6 +205,7 @@ def test_desktop_no_change_and_upgrade() -> None:
 def test_bad_windows_path_is_refused_before_any_host_is_touched() -> None:
     from deploys.settings import SettingsError, settings_from_data
 
-    with pytest.raises(SettingsError, match="host ws1: ollama_windows_install_dir = 'Program Files'"):
+    expected = "host ws1: ollama_windows_install_dir = 'Program Files'"
+    with pytest.raises(SettingsError, match=expected):
         settings_from_data({"ollama_version": VERSION, "ollama_platform": "windows",
                             "ollama_windows_install_dir": "Program Files"}, "ws1")
