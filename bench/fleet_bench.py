@@ -31,13 +31,15 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -46,7 +48,9 @@ from labhosts import (  # noqa: E402
     ROOT,
     LabError,
     ensure_hosts,
+    host_cpu_seconds,
     host_names,
+    lab_hosts,
     parallel,
     scp,
     service_snapshot,
@@ -85,6 +89,7 @@ BASE_DATA: dict[str, Any] = {
 CHANGE_DATA: dict[str, Any] = {"ollama_num_parallel": 2}  # one setting, one expected restart
 
 SCENARIOS = ("floor", "fresh", "no-change", "change")
+T = TypeVar("T")
 
 
 class RunFailed(RuntimeError):
@@ -100,6 +105,8 @@ class Run:
     services: dict[str, dict[str, int]] = field(default_factory=dict)
     pid_changed: int = 0
     output: str = ""
+    controller_cpu: float = 0.0  # CPU seconds of the pyinfra process (and its ssh children)
+    host_cpu: float = 0.0  # CPU seconds the run cost the hosts, mean per host
 
     def per_host(self, what: str) -> list[float]:
         hosts = self.record["hosts"]
@@ -143,7 +150,8 @@ class Run:
                 continue
             per_host = [h["end"] - h["start"] for h in op["hosts"].values()
                         if h["end"] is not None]
-            spans.append((op["name"], op["end"] - op["start"],
+            name = op["name"].removeprefix("Ollama on Linux | ")  # the deploy's group name
+            spans.append((name, op["end"] - op["start"],
                           statistics.mean(per_host) if per_host else 0.0))
         return spans
 
@@ -162,12 +170,18 @@ def pyinfra_run(names: list[str], data: dict[str, Any], deploy_file: str, scenar
     record_path = WORK / f"probe-{label}.json"
     env = {**os.environ, "OLLAMA_FLEET_BENCH_HOSTDATA": str(hostdata), "PYINFRA_PROGRESS": "off"}
     before = service_snapshot(names)
+    cpu_before = host_cpu_seconds(names)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     began = time.time()
     result = subprocess.run(
         [sys.executable, str(PROBE), str(record_path), "-y", INVENTORY, deploy_file],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200, check=False,
     )
     wall = time.time() - began
+    cpu_after = host_cpu_seconds(names)  # before any further ssh adds to it
+    done = resource.getrusage(resource.RUSAGE_CHILDREN)
+    controller_cpu = (done.ru_utime + done.ru_stime) - (children.ru_utime + children.ru_stime)
+    host_cpu = statistics.mean(cpu_after[n] - cpu_before[n] for n in names)
     output = result.stdout + result.stderr
     if expect_ok and result.returncode != 0:
         raise RunFailed(f"{scenario} on {size} hosts exited {result.returncode}:\n"
@@ -175,7 +189,7 @@ def pyinfra_run(names: list[str], data: dict[str, Any], deploy_file: str, scenar
     record = json.loads(record_path.read_text())
     after = service_snapshot(names, since=began)
     changed = sum(1 for n in names if before[n]["main_pid"] != after[n]["main_pid"])
-    return Run(scenario, size, wall, record, after, changed, output)
+    return Run(scenario, size, wall, record, after, changed, output, controller_cpu, host_cpu)
 
 
 @dataclass
@@ -201,15 +215,51 @@ def fresh_reference(names: list[str]) -> Reference:
                      statistics.mean(t[2] - t[1] for t in times.values()))
 
 
+def host_identity(names: list[str]) -> dict[str, Any]:
+    """The init PID of each host: it changes when a host is destroyed and booted again."""
+    hosts = lab_hosts()
+    return {n: hosts.get(n, {}).get("leader_pid") for n in names}
+
+
+def same_hosts(names: list[str], before: dict[str, Any]) -> None:
+    """A round is only valid on the hosts it began with: a re-created host would turn a
+    no-change run into a fresh converge and still exit 0."""
+    now = host_identity(names)
+    gone = [n for n in names if now[n] != before[n]]
+    if gone:
+        raise LabError(f"host(s) re-created during the round: {', '.join(gone)}")
+
+
 def size_round(names: list[str], size: int) -> tuple[dict[str, Run], Reference]:
     ensure_hosts(names)
+    identity = host_identity(names)
     wipe(names)
     runs = {"floor": pyinfra_run(names, {}, "bench/floor.py", "floor", size)}
     runs["fresh"] = pyinfra_run(names, BASE_DATA, "deploy.py", "fresh", size)
     runs["no-change"] = pyinfra_run(names, BASE_DATA, "deploy.py", "no-change", size)
     runs["change"] = pyinfra_run(names, {**BASE_DATA, **CHANGE_DATA}, "deploy.py", "change",
                                  size)
-    return runs, fresh_reference(names)
+    reference = fresh_reference(names)
+    same_hosts(names, identity)
+    return runs, reference
+
+
+def retried(what: str, attempts: int, func: Callable[[], T]) -> T:
+    """Run a round again when the lab lost hosts under it.
+
+    `lab/fleet up --hosts N` destroys hosts above N, and the e2e suite runs it with a small N
+    at the start of every session; a round caught by that is thrown away, never half-counted.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return func()
+        except (RunFailed, LabError, subprocess.TimeoutExpired) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            print(f"  {what}: attempt {attempt} thrown away: {first}", file=sys.stderr,
+                  flush=True)
+            if attempt == attempts:
+                raise
+    raise AssertionError("unreachable")
 
 
 # --- model distribution --------------------------------------------------------------------
@@ -243,6 +293,7 @@ class SeedRound:
 
 def seed_round(names: list[str], store: Path, model: StoredModel) -> SeedRound:
     ensure_hosts(names)
+    identity = host_identity(names)
     data = {**BASE_DATA, "ollama_model_source": str(store),
             "ollama_models": [*BASE_DATA["ollama_models"], model.name]}
     # Untimed: hosts converge to the base data, so the timed run below only seeds.
@@ -260,6 +311,7 @@ def seed_round(names: list[str], store: Path, model: StoredModel) -> SeedRound:
     parallel(names, copy, workers=64)
     scp_wall = time.time() - began
     parallel(names, lambda n: sh(n, f"rm -rf {target}"))
+    same_hosts(names, identity)
     return SeedRound(run, scp_wall)
 
 
@@ -311,6 +363,8 @@ def summarize(results: dict[int, dict[str, list[Run]]],
                 "uploads": worst("uploads"), "bytes": worst("bytes"),
                 "restarts": worst("restarts"),
                 "pid_changed": max(r.pid_changed for r in runs),
+                "controller_cpu": median([r.controller_cpu for r in runs]),
+                "host_cpu": median([r.host_cpu for r in runs]),
                 "stages": mid.stages(), "ops": mid.op_spans(),
             }
         refs = references.get(size, [])
@@ -347,9 +401,11 @@ def print_report(summary: dict[str, Any], seed: dict[str, Any] | None, info: dic
                   f"fresh = {fresh / ref['wall']:.2f}x reference)")
 
     print("\nwhere the time goes (median run; seconds): startup = interpreter, imports, "
-          "inventory; prepare = deploy file + facts")
+          "inventory; prepare = deploy file + facts;\nctl cpu = CPU of the pyinfra process, "
+          "host cpu = CPU the run cost all hosts together (they share the controller's cores)")
     head = (f"{'hosts':>5} {'scenario':<10} {'startup':>7} {'connect':>7} {'prepare':>7} "
-            f"{'execute':>7} {'close':>6}  slowest operations (span over all hosts)")
+            f"{'execute':>7} {'close':>6} {'ctl cpu':>7} {'host cpu':>8}  "
+            "slowest operations (span over all hosts)")
     print(head + "\n" + "-" * len(head))
     for size, rows in summary.items():
         for scenario in SCENARIOS:
@@ -358,9 +414,10 @@ def print_report(summary: dict[str, Any], seed: dict[str, Any] | None, info: dic
                 continue
             st = r["stages"]
             slow = sorted(r["ops"], key=lambda o: -o[1])[:3]
-            ops = "; ".join(f"{name[:34]} {span:.2f}" for name, span, _ in slow if span >= 0.05)
+            ops = "; ".join(f"{name[:26]} {span:.2f}" for name, span, _ in slow if span >= 0.05)
             print(f"{size:>5} {scenario:<10} {st['startup']:>7.2f} {st['connect']:>7.2f} "
-                  f"{st['prepare']:>7.2f} {st['execute']:>7.2f} {st['close']:>6.2f}  {ops}")
+                  f"{st['prepare']:>7.2f} {st['execute']:>7.2f} {st['close']:>6.2f} "
+                  f"{r['controller_cpu']:>7.2f} {r['host_cpu'] * int(size):>8.2f}  {ops}")
 
     sizes = sorted(int(s) for s in summary)
     if len(sizes) > 1:
@@ -377,7 +434,8 @@ def print_report(summary: dict[str, Any], seed: dict[str, Any] | None, info: dic
               f"({fmt_bytes(seed['bytes_per_host'])} uploaded per host, "
               f"seed operation {seed['seed_op']:.2f} s)")
         print(f"  plain scp        {seed['scp_wall']:7.2f} s   (same blobs, all hosts at once)")
-        print(f"  deploy / scp     {seed['deploy_wall'] / seed['scp_wall']:7.2f} x")
+        print(f"  deploy / scp     {seed['deploy_wall'] / seed['scp_wall']:7.2f} x   "
+              f"(seed operation alone / scp {seed['seed_op'] / seed['scp_wall']:.2f} x)")
 
     print("\ntargets:")
     for line in targets(summary, seed):
@@ -423,6 +481,8 @@ def main() -> int:
     parser.add_argument("--seed-runs", type=int, default=None, help="default: --runs")
     parser.add_argument("--no-seed", action="store_true", help="skip model distribution")
     parser.add_argument("--json", type=Path, help="also write all figures here")
+    parser.add_argument("--attempts", type=int, default=6,
+                        help="tries per round when the lab loses hosts mid-round")
     args = parser.parse_args()
     if args.first_host <= 10:
         parser.error("--first-host must be 11 or more: lab01..lab10 are used by the tests")
@@ -440,18 +500,15 @@ def main() -> int:
     for run_index in range(args.runs):
         for size in sizes:
             names = host_names(args.first_host, size)
-            for attempt in (1, 2):
-                try:
-                    runs, ref = size_round(names, size)
-                    break
-                except (RunFailed, LabError) as exc:
-                    # Usually another `lab/fleet up` with fewer hosts removed ours mid-round.
-                    print(f"  round failed (attempt {attempt}): {exc}", file=sys.stderr)
-                    if attempt == 2:
-                        raise
+            runs, ref = retried(f"round {run_index + 1}, {size} hosts", args.attempts,
+                                lambda names=names, size=size: size_round(names, size))
             for scenario, run in runs.items():
                 results.setdefault(size, {s: [] for s in SCENARIOS})[scenario].append(run)
             references.setdefault(size, []).append(ref)
+            if args.json:  # keep what is measured so far: a later round may never finish
+                args.json.write_text(json.dumps({"machine": info, "runs": run_index + 1,
+                                                 "sizes": summarize(results, references)},
+                                                indent=1))
             print(f"  round {run_index + 1}/{args.runs}, {size:>2} hosts: " + ", ".join(
                 f"{s} {r.wall:.1f}s" for s, r in runs.items()) + f", reference {ref.wall:.1f}s"
                 f"  [{time.time() - began:.0f}s elapsed]", flush=True)
@@ -463,7 +520,8 @@ def main() -> int:
         rounds = []
         try:
             for run_index in range(args.seed_runs or args.runs):
-                rounds.append(seed_round(names, store, model))
+                rounds.append(retried(f"seed round {run_index + 1}", args.attempts,
+                                      lambda: seed_round(names, store, model)))
                 print(f"  seed round {run_index + 1}: deploy {rounds[-1].deploy.wall:.1f}s, "
                       f"scp {rounds[-1].scp_wall:.1f}s  [{time.time() - began:.0f}s elapsed]",
                       flush=True)

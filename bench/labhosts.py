@@ -28,7 +28,8 @@ WIPE_SCRIPT = (
     "systemctl stop ollama ollama-fleet-firewall nginx >/dev/null 2>&1; "
     "systemctl disable ollama >/dev/null 2>&1; "
     "rm -rf /opt/ollama /etc/systemd/system/ollama.service /etc/systemd/system/ollama.service.d "
-    "/var/lib/ollama-fleet /etc/ollama-fleet /usr/share/ollama /usr/local/bin/ollama /srv/models; "
+    "/var/lib/ollama-fleet /etc/ollama-fleet /usr/share/ollama /usr/local/bin/ollama /srv/models "
+    "/srv/models2; "
     "nft delete table inet ollama_fleet >/dev/null 2>&1; "
     "userdel ollama >/dev/null 2>&1; groupdel ollama >/dev/null 2>&1; "
     "systemctl daemon-reload; systemctl reset-failed >/dev/null 2>&1; true"
@@ -73,6 +74,32 @@ def ensure_hosts(names: list[str]) -> bool:
     if still:
         raise LabError(f"hosts still missing after lab/fleet up: {', '.join(still)}")
     return True
+
+
+def _cgroup2_root() -> Path | None:
+    for line in Path("/proc/self/mounts").read_text().splitlines():
+        _, point, fstype = line.split()[:3]
+        if fstype == "cgroup2":
+            return Path(point)
+    return None
+
+
+def host_cpu_seconds(names: list[str]) -> dict[str, float]:
+    """CPU time each host has used so far, read from its cgroup on the controller.
+
+    Lab hosts are containers sharing the controller's cores, so work a deploy makes the hosts do
+    competes with pyinfra itself; this separates the two without touching the hosts.
+    """
+    root = _cgroup2_root()
+    used = {}
+    for name in names:
+        try:
+            stat = (root / "ollama-fleet-lab" / name / "cpu.stat").read_text() if root else ""
+        except OSError:
+            stat = ""
+        fields = dict(line.split() for line in stat.splitlines() if line.count(" ") == 1)
+        used[name] = int(fields.get("usage_usec", 0)) / 1e6
+    return used
 
 
 def ssh(name: str, command: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

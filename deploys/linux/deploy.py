@@ -11,6 +11,7 @@ from ..model_plan import ModelPlan
 from ..model_source import models_in_store
 from ..settings import OllamaSettings
 from . import models, operations, security, seed
+from .diff import log_config_diff
 from .facts import LinuxOllamaState
 from .layout import STATE_DIR, Layout
 from .release import release_source
@@ -32,6 +33,7 @@ def gather_state(settings: OllamaSettings, layout: Layout, list_blobs: bool = Fa
         dirs=operations.required_dirs(settings),
         list_blobs=list_blobs,
         security=security.state_probes(settings),
+        _timeout=settings.command_timeout,
     )
 
 
@@ -45,6 +47,8 @@ def deploy_linux(settings: OllamaSettings, plan: ModelPlan, batch: int):
         operations.fail(reason="this host does not run systemd; ollama-fleet needs it on Linux",
                         name="Check systemd")
         return
+    if host.state.config.DIFF:
+        log_config_diff(files, current)
     each = {"_timeout": settings.command_timeout}
     operations.service_account(settings, current, name="Service account", **each)
     operations.directories(settings, current, name="Directories", **each)

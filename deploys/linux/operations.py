@@ -172,6 +172,9 @@ def restart_reasons(
     reasons = []
     if current.applied != digest:
         reasons.append("configuration or release changed")
+    edited = [f.dest for f in files if current.files.get(f.key) != f.sha256]
+    if edited:
+        reasons.append(f"{', '.join(edited)} differ(s) from the declared content")
     if current.active != "active":
         reasons.append(f"service is {current.active}")
     if current.enabled != "enabled":

@@ -95,14 +95,18 @@ def deploy(
     deploy_file: str = "deploy.py",
     env: dict[str, str] | None = None,
     timeout: float = 600,
+    yes: bool = True,
 ) -> DeployResult:
-    """Run `pyinfra -y --json` on exactly these hosts, each with LAB_DATA plus its own data."""
+    """Run `pyinfra -y --json` on exactly these hosts, each with LAB_DATA plus its own data.
+
+    yes=False leaves out -y, so pyinfra detects changes (what --dry needs to report a plan)."""
     data = {name: {**LAB_DATA, **extra} for name, extra in hosts.items()}
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(data, handle)
     try:
         result = run(
-            [PYINFRA, "-y", "--json", *args, "tests/e2e/inventory.py", deploy_file],
+            [PYINFRA, *(["-y"] if yes else []), "--json", *args, "tests/e2e/inventory.py",
+             deploy_file],
             cwd=ROOT, timeout=timeout,
             env={**os.environ, **(env or {}), "OLLAMA_FLEET_TEST_HOSTDATA": handle.name,
                  "PYINFRA_PROGRESS": "off"},

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from .conftest import PYINFRA, ROOT, deploy, main_pid, run, server_environ, sh, ssh, wipe
+from .test_models import registry_fail
 
 pytestmark = pytest.mark.lab
 
@@ -133,9 +134,15 @@ def test_a_host_down_at_the_start_does_not_stop_the_others(healthy_fleet) -> Non
 
 
 def test_a_host_cut_off_mid_run_does_not_stall_the_others(healthy_fleet) -> None:  # noqa: ANN001
-    proc, _ = background_deploy(everyone(ollama_keep_alive="9m", ollama_command_timeout=20))
+    # Every host's first pull attempt fails (registry fault), and while they back off before
+    # retrying, lab05's cable is pulled: its retry can never finish.
+    target = everyone(ollama_command_timeout=20)
+    for data in target.values():
+        data["ollama_models"] = ["tinyllama:1b", "smollm:135m"]
+    registry_fail(len(HOSTS))
+    proc, _ = background_deploy(target)
     try:
-        wait_for_line(proc, "Starting operation: Ollama on Linux | Stage configuration")
+        wait_for_line(proc, "Starting operation: Ollama on Linux | Pull models")
         assert run([FLEET, "cut", "lab05"]).returncode == 0
         proc.wait(timeout=240)
     finally:
@@ -144,10 +151,11 @@ def test_a_host_cut_off_mid_run_does_not_stall_the_others(healthy_fleet) -> None
         run([FLEET, "restore", "lab05"])
     assert proc.returncode != 0
     for name in ("lab01", "lab02", "lab03", "lab04"):
-        assert server_environ(name)["OLLAMA_KEEP_ALIVE"] == "9m"
-    rerun = deploy(everyone(ollama_keep_alive="9m"))
+        assert "smollm:135m" in sh(name, "OLLAMA_HOST=127.0.0.1:11434 ollama list")
+    assert "smollm:135m" not in sh("lab05", "OLLAMA_HOST=127.0.0.1:11434 ollama list")
+    rerun = deploy(target)
     assert rerun.returncode == 0, rerun.output
-    assert server_environ("lab05")["OLLAMA_KEEP_ALIVE"] == "9m"
+    assert "smollm:135m" in sh("lab05", "OLLAMA_HOST=127.0.0.1:11434 ollama list")
     assert all(rerun.changed(name) == [] for name in ("lab01", "lab02", "lab03", "lab04"))
 
 
@@ -221,3 +229,17 @@ def test_uninstall_keeps_models_and_purge_removes_them(healthy_fleet) -> None:  
     assert purged.returncode == 0, purged.output
     assert ssh("lab05", "test -e /usr/share/ollama/.ollama/models").returncode != 0
     assert ssh("lab05", "id ollama").returncode != 0
+
+
+def test_dry_run_with_diff_shows_the_change_and_touches_nothing(healthy_fleet) -> None:  # noqa: ANN001
+    current = deploy({"lab04": {"ollama_models": ["tinyllama:1b"]}})
+    assert current.returncode == 0, current.output
+    pid, before = main_pid("lab04"), dropin("lab04")
+    dry = deploy({"lab04": {"ollama_models": ["tinyllama:1b"], "ollama_keep_alive": "11m"}},
+                 "--dry", "--diff", yes=False)
+    assert dry.returncode == 0, dry.output
+    assert '[lab04] +Environment="OLLAMA_KEEP_ALIVE=11m"' in dry.output
+    planned = {op["name"]: op["hosts_with_change"] for op in dry.report["plan"]}
+    assert planned["Ollama on Linux | Stage configuration"] == ["lab04"]
+    assert planned["Ollama on Linux | Pull models"] == []
+    assert main_pid("lab04") == pid and dropin("lab04") == before

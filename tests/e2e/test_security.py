@@ -368,7 +368,9 @@ def test_ollama_itself_is_not_reachable_from_other_hosts(proxied) -> None:  # no
 def test_a_pull_streams_through_the_proxy(proxied) -> None:  # noqa: ANN001
     # Slow the server's downloads from the lab registry (a table of the test's own) so the
     # pull lasts seconds; streamed progress lines must then arrive spread over that time.
-    sh(SERVER, "nft add table inet test_throttle && nft add chain inet test_throttle input "
+    sh(SERVER, "(command -v nft >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y "
+               "-q nftables >/dev/null) && nft add table inet test_throttle && "
+               "nft add chain inet test_throttle input "
                "'{ type filter hook input priority 0; policy accept; }' && "
                f"nft add rule inet test_throttle input ip saddr {GATEWAY} tcp sport 8080 "
                "limit rate over 512 kbytes/second drop")
