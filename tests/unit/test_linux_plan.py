@@ -1,0 +1,132 @@
+"""What the Linux deploy plans for one host in each situation, driven through pyinfra's @fake
+connector with recorded state-fact output (the same decisions the lab tests prove on real hosts)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from deploys.linux.deploy import deploy_linux
+from deploys.linux.layout import STATE_DIR, Layout
+from deploys.linux.models import record_name
+from deploys.model_plan import plan_models
+from deploys.settings import OllamaSettings, settings_from_data
+
+BASE = {"ollama_version": "0.13.5", "ollama_models": ["qwen2.5:0.5b"],
+        "ollama_custom_models": [{"name": "q-32k", "from": "qwen2.5:0.5b",
+                                  "parameters": {"num_ctx": 32768}}]}
+FACT_MARKER = 'say arch "$(uname -m)"'
+
+
+def make(**data: Any) -> OllamaSettings:
+    return settings_from_data({**BASE, **{f"ollama_{k}": v for k, v in data.items()}}, "web1")
+
+
+def converged_fact(settings: OllamaSettings) -> list[str]:
+    """What the state fact prints for a host that already matches these settings."""
+    layout = Layout(settings)
+    files = layout.managed_files()
+    plan = plan_models(settings, "web1", {})
+    owner = f"{settings.service_user}:{settings.service_group}"
+    lines = ["arch\tx86_64", "systemd\tyes", "tool\tcurl", "tool\tzstd",
+             "user\tollama:x:999:999::/usr/share/ollama:/bin/false", "user_groups\tollama",
+             "group\tyes", f"version_dir\t{settings.version} complete",
+             f"current\t{settings.version}", "active\tactive", "enabled\tenabled",
+             "mainpid\t4242", f"applied\t{layout.applied_digest(files)}",
+             f"applied_models_dir\t{settings.models_dir}",
+             "models_dir\tollama ollama 755", "api\t" + json.dumps({"version": settings.version})]
+    lines += [f"file\t{f.key} {f.sha256}" for f in files]
+    lines += [f"dir\t{owner} {d}" for d in (
+        f"{settings.install_dir}/versions", STATE_DIR, f"{STATE_DIR}/modelfiles",
+        f"{STATE_DIR}/staged", f"{STATE_DIR}/uploads", settings.service_home,
+        f"{settings.service_home}/.ollama")]
+    lines += ["manifest\tregistry.ollama.ai/library/qwen2.5/0.5b abc",
+              "manifest\tregistry.ollama.ai/library/q-32k/latest def"]
+    lines += [f"record\t{m.name} {m.digest}" for m in plan.custom]
+    return lines
+
+
+def run(settings: OllamaSettings, fact: list[str]) -> tuple[list[str], list[str]]:
+    """Prepare and execute deploy_linux on one fake host; (commands, upload destinations)."""
+    from pyinfra.api import Config, Inventory, State
+    from pyinfra.api.connect import connect_all
+    from pyinfra.api.deploy import add_deploy
+    from pyinfra.api.operations import run_ops
+    from pyinfra.connectors.fake import FakeConnector
+
+    inventory = Inventory((["@fake/web1"], {
+        "fake_responses": {FACT_MARKER: fact}, "fake_delay": 0, "fake_delay_jitter": 0}))
+    state = State(inventory, Config())
+    uploads: list[str] = []
+    original = FakeConnector.put_file
+
+    def put_file(self: FakeConnector, src: Any, dest: str, *args: Any, **kwargs: Any) -> bool:
+        uploads.append(dest)
+        return True
+
+    FakeConnector.put_file = put_file  # type: ignore[method-assign]
+    try:
+        connect_all(state)
+        add_deploy(state, deploy_linux, settings, plan_models(settings, "web1", {}), 1)
+        run_ops(state)
+    finally:
+        FakeConnector.put_file = original  # type: ignore[method-assign]
+    host = inventory.get_host("@fake/web1")
+    return list(host.connector.executed_commands), uploads
+
+
+def test_no_change_is_one_remote_command_and_no_upload() -> None:
+    settings = make()
+    commands, uploads = run(settings, converged_fact(settings))
+    assert len(commands) == 1 and FACT_MARKER in commands[0]
+    assert uploads == []
+
+
+def test_one_setting_changed_uploads_the_dropin_and_restarts_once() -> None:
+    old = make()
+    new = make(keep_alive="10m")
+    commands, uploads = run(new, converged_fact(old))
+    assert uploads == [f"{STATE_DIR}/staged/dropin"]
+    restarts = [c for c in commands if 'systemctl restart "$unit"' in c]
+    assert len(restarts) == 1
+    assert len(commands) == 2  # the fact, then the activation
+
+
+def test_changed_modelfile_is_pushed_and_created_alone() -> None:
+    settings = make(custom_models=[{"name": "q-32k", "from": "qwen2.5:0.5b",
+                                    "parameters": {"num_ctx": 16384}}])
+    commands, uploads = run(settings, converged_fact(make()))
+    assert uploads == [f"{STATE_DIR}/modelfiles/{record_name('q-32k:latest')}.Modelfile"]
+    assert len(commands) == 2 and "create q-32k:latest -f" in commands[1]
+
+
+def test_upgrade_installs_verifies_and_switches() -> None:
+    settings = make(version="0.14.1")
+    commands, uploads = run(settings, converged_fact(make()))
+    install = next(c for c in commands if "ollama-linux-amd64.tar.zst" in c)
+    assert "sha256sum.txt" in install and "checksum mismatch" in install
+    activation = next(c for c in commands if 'systemctl restart "$unit"' in c)
+    assert "versions/0.14.1" in activation
+    assert uploads == []  # the release comes from the mirror; nothing changed in the files
+
+
+def test_fresh_host_gets_everything_in_order() -> None:
+    settings = make()
+    commands, uploads = run(settings, ["arch\tx86_64", "systemd\tyes", "api\tdown"])
+    kinds = ["useradd", "install -d", "tar -xzf", 'systemctl restart "$unit"', "pull",
+             "create q-32k:latest"]
+    positions = [next(i for i, c in enumerate(commands) if kind in c) for kind in kinds]
+    assert positions == sorted(positions)
+    assert {f"{STATE_DIR}/staged/unit", f"{STATE_DIR}/staged/dropin"} <= set(uploads)
+
+
+def test_host_without_systemd_fails_with_a_reason_and_nothing_else(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from pyinfra.api.exceptions import PyinfraError
+
+    with pytest.raises(PyinfraError, match="No hosts remaining"):  # the only host failed
+        run(make(), ["arch\tx86_64", "systemd\tno"])
+    assert "does not run systemd" in caplog.text
