@@ -198,6 +198,9 @@ class OllamaSettings(BaseSettings):
         "change, or copy the models across (the old directory is kept).", "refuse or copy")
     harden_unit: bool = setting(
         True, "Add systemd sandboxing (ProtectSystem, PrivateTmp, ...) that Ollama tolerates.")
+    health_check_models: bool = setting(
+        True, "After a restart, also require the declared models the host already had to be "
+        "listed by the API (a wrong models_dir or a permissions slip shows up here).")
     command_timeout: int = setting(
         1800, "Seconds one remote step may take before that host is failed, so a host that "
         "vanishes mid-run cannot stall the fleet.", "10 or more", ge=10)

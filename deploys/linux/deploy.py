@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pyinfra import host
+from pyinfra import host, logger
 from pyinfra.api import deploy
 
 from ..model_plan import ModelPlan
@@ -57,7 +57,9 @@ def deploy_linux(settings: OllamaSettings, plan: ModelPlan, batch: int):
     operations.models_dir_move(settings, current, name="Models dir change", **each)
     operations.stage_config(files, current, name="Stage configuration", **each)
     security.before_activation(settings, current)
-    operations.activate(settings, layout, files, current, _parallel=batch,
+    present = models.present_models(current)
+    expected = frozenset(m for m in plan.declared if m in present)
+    operations.activate(settings, layout, files, current, expected, _parallel=batch,
                         name="Activate (restart + health check, rollback on failure)", **each)
     security.after_activation(settings, current)
     seeded: tuple = ()
@@ -67,5 +69,8 @@ def deploy_linux(settings: OllamaSettings, plan: ModelPlan, batch: int):
     models.pull_models(settings, plan, current, frozenset(m.name for m in seeded),
                        name="Pull models", **each)
     models.create_models(settings, plan, current, name="Create custom models", **each)
+    doomed = models.undeclared_models(plan, current) if plan.prune else []
+    if doomed:  # shown in --dry runs too, so a prune is never a surprise
+        logger.info(f"{host.print_prefix}prune will remove: {', '.join(doomed)}")
     models.prune_models(settings, plan, current, name="Prune undeclared models", **each)
     operations.prune_versions(settings, current, name="Prune old releases", **each)

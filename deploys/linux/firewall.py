@@ -27,8 +27,8 @@ RULES_DIR = "/etc/ollama-fleet"
 RULES = f"{RULES_DIR}/nftables.nft"
 UNIT = "ollama-fleet-firewall.service"
 UNIT_PATH = f"/etc/systemd/system/{UNIT}"
-# sha256 of `nft -s list table` (counters left out) right after our load: a different live listing means someone
-# changed or flushed the table since, and it is loaded again.
+# sha256 of `nft -s list table` (counters left out) right after our load: a different live
+# listing means someone changed or flushed the table since, and it is loaded again.
 LIVE_RECORD = f"{STATE_DIR}/firewall.live"
 
 # Names under which the state fact reports the firewall (see security_state.sh.j2).

@@ -139,6 +139,7 @@ def activate(
     layout: Layout,
     files: tuple[ManagedFile, ...],
     current: LinuxHostState,
+    expected_models: frozenset[str] = frozenset(),
 ):
     """Go live and restart once, gated by the rollout; roll back on a failed health check."""
     digest = layout.applied_digest(files)
@@ -162,6 +163,7 @@ def activate(
         bin_link=settings.bin_link, files=entries, version=settings.version,
         api_url=settings.bind.client_url, timeout=settings.health_timeout, digest=digest,
         models_dir=settings.models_dir,
+        expect_models=sorted(expected_models) if settings.health_check_models else [],
     ))
 
 

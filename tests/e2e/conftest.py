@@ -105,7 +105,7 @@ def deploy(
         json.dump(data, handle)
     try:
         result = run(
-            [PYINFRA, *(["-y"] if yes else []), "--json", *args, "tests/e2e/inventory.py",
+            [PYINFRA, *(["-y"] if yes else []), "--json", "-v", *args, "tests/e2e/inventory.py",
              deploy_file],
             cwd=ROOT, timeout=timeout,
             env={**os.environ, **(env or {}), "OLLAMA_FLEET_TEST_HOSTDATA": handle.name,
@@ -148,8 +148,11 @@ def wipe(names: list[str]) -> None:
 
 @pytest.fixture(scope="session")
 def lab() -> dict[str, Any]:
-    """The lab fleet, brought up once per session (a no-op when it is already up)."""
-    result = run([str(ROOT / "lab" / "fleet"), "up", "--hosts", str(LAB_HOSTS)], timeout=900)
+    """The lab fleet with at least LAB_HOSTS hosts, all booted and plugged in. A bigger lab
+    (a benchmark's) is never shrunk: `up` only adds hosts, boots stopped ones, restores cut ones."""
+    present = len(lab_state()["hosts"]) if LAB_STATE.is_file() else 0
+    count = max(LAB_HOSTS, present)
+    result = run([str(ROOT / "lab" / "fleet"), "up", "--hosts", str(count)], timeout=900)
     assert result.returncode == 0, f"lab/fleet up failed:\n{result.stdout}\n{result.stderr}"
     return lab_state()
 

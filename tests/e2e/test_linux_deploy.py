@@ -162,3 +162,32 @@ def test_systemd_analyze_verify_accepts_the_rendered_units(fresh) -> None:  # no
         result = ssh(name, "systemd-analyze verify /etc/systemd/system/ollama.service")
         assert result.returncode == 0, result.stderr
         assert "ollama" not in result.stderr.lower(), result.stderr
+
+
+def test_an_untraversable_models_parent_fails_that_host_with_the_reason(fresh) -> None:  # noqa: ANN001
+    sh("lab03", "mkdir -p /home/private && chmod 0700 /home/private")
+    try:
+        result = deploy({"lab03": {"ollama_models_dir": "/home/private/models"}})
+        assert result.returncode != 0
+        assert "/home/private" in result.output and "permission denied" in result.output
+        # Refused before anything changed: still serving from its old models dir.
+        assert server_environ("lab03")["OLLAMA_MODELS"] == "/srv/models"
+    finally:
+        sh("lab03", "rm -rf /home/private")
+
+
+def test_proxy_credentials_live_in_a_0600_file_and_are_never_printed(fresh) -> None:  # noqa: ANN001
+    secret = "s3cr3t-Pa55"
+    data = {"ollama_port": 11500, "ollama_keep_alive": "30m",
+            "ollama_https_proxy": f"http://fleet:{secret}@10.231.0.1:8888"}
+    result = deploy({"lab02": data}, "-vv")
+    assert result.returncode == 0, result.output
+    assert secret not in result.output
+    assert sh("lab02", "stat -c '%a %U' /etc/ollama-fleet/ollama.env").strip() == "600 root"
+    assert secret not in dropin_text("lab02")
+    assert server_environ("lab02")["HTTPS_PROXY"] == f"http://fleet:{secret}@10.231.0.1:8888"
+    assert secret not in sh("lab02", "ps -eo args")
+
+
+def dropin_text(name: str) -> str:
+    return sh(name, "cat /etc/systemd/system/ollama.service.d/ollama-fleet.conf")

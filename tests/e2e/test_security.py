@@ -23,12 +23,9 @@ from deploys.settings import SettingsError, settings_from_data
 
 from .conftest import (
     GATEWAY,
-    LAB_HOSTS,
-    LAB_STATE,
     ROOT,
     address,
     deploy,
-    lab_state,
     main_pid,
     run,
     sh,
@@ -53,20 +50,6 @@ USER_TABLE = (
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-@pytest.fixture(scope="session")
-def lab() -> dict[str, Any]:
-    """The lab as it is when it already has our hosts: resizing a shared lab (what the
-    conftest's fixture does) would stop hosts that other suites are using."""
-    names = {h["name"] for h in lab_state()["hosts"]} if LAB_STATE.is_file() else set()
-    if {SERVER, ALLOWED, DENIED} <= names and all(
-            ssh(n, "true").returncode == 0 for n in (SERVER, ALLOWED, DENIED)):
-        return lab_state()
-    count = max(LAB_HOSTS, len(names))
-    result = run([str(ROOT / "lab" / "fleet"), "up", "--hosts", str(count)], timeout=900)
-    assert result.returncode == 0, f"lab/fleet up failed:\n{result.stdout}\n{result.stderr}"
-    return lab_state()
-
 
 def bare(name: str) -> None:
     """wipe() plus what this module adds: proxy files and the test tables."""
@@ -152,7 +135,7 @@ class ProcessWatch:
 
 # Keeps the models out of ~/.ollama: the deploy currently creates that directory root-owned,
 # and the server then cannot write its identity key there (reported separately).
-BASE = {"ollama_models_dir": "/usr/share/ollama/models"}
+BASE: dict[str, Any] = {}
 
 
 def server_data(**extra: Any) -> dict[str, dict[str, Any]]:
