@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from pyinfra import host, state
 
+from . import summary
 from .model_plan import ModelPlan, ModelPlanError, plan_models
 from .rollout import batch_size, rollout_for
 from .settings import OllamaSettings, SettingsError, settings_from_data
@@ -57,6 +58,7 @@ def fleet_plan() -> FleetPlan:
     )
     _PLANS[state] = plan
     rollout_for(state, plan.max_failures)
+    summary.install(state)
     return plan
 
 

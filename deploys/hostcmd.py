@@ -5,6 +5,8 @@ from __future__ import annotations
 from pyinfra import logger
 from pyinfra.api import FunctionCommand
 
+from .summary import note_failure
+
 
 def fail_host(reason: str) -> FunctionCommand:
     """A command that fails this host with a clear reason, without aborting the others.
@@ -14,6 +16,7 @@ def fail_host(reason: str) -> FunctionCommand:
     """
 
     def _fail(state, host) -> bool:  # noqa: ANN001 - pyinfra calls with (state, host)
+        note_failure(state, host.name, reason)
         host.log_styled(f"ollama-fleet: {reason}", fg="red", log_func=logger.error)
         return False
 

@@ -17,6 +17,8 @@ from pyinfra import logger
 from pyinfra.api import FunctionCommand
 from pyinfra.api.state import BaseStateCallback
 
+from .summary import note_failure
+
 ACTIVATION_OP = "Activate"  # operation names starting with this are rollout steps
 
 
@@ -65,13 +67,11 @@ def gate() -> FunctionCommand:
         if rollout is None or len(rollout.failed) <= rollout.max_failures:
             return True
         rollout.halted.add(host.name)
-        host.log_styled(
-            f"ollama-fleet: rollout halted before this host: {len(rollout.failed)} host(s) "
-            f"failed ({', '.join(sorted(rollout.failed))}), more than rollout_max_failures="
-            f"{rollout.max_failures}; this host was left as it was",
-            fg="red",
-            log_func=logger.error,
-        )
+        reason = (f"rollout halted before this host: {len(rollout.failed)} host(s) failed "
+                  f"({', '.join(sorted(rollout.failed))}), more than rollout_max_failures="
+                  f"{rollout.max_failures}; this host was left as it was")
+        note_failure(state, host.name, reason)
+        host.log_styled(f"ollama-fleet: {reason}", fg="red", log_func=logger.error)
         return False
 
     return FunctionCommand(_gate, (), {})

@@ -144,6 +144,9 @@ def test_a_permanently_failing_pull_fails_that_host_while_the_others_finish(  # 
     result = deploy({"lab01": good, "lab02": broken})
     assert result.returncode != 0
     assert "pull of nosuchmodel:1b failed after 2 attempt(s)" in result.output
+    # The closing summary names the failed host and why.
+    assert "ollama-fleet: 1 host(s) failed" in result.output
+    assert "lab02: Pull models: pull of nosuchmodel:1b failed" in result.output
     assert result.failed("lab02") and not result.failed("lab01")
     assert "smollm:135m" in tags("lab01")
 
