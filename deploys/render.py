@@ -47,6 +47,9 @@ def environment() -> jinja2.Environment:
     env.filters["q"] = shell_quote
     env.filters["systemd_quote"] = systemd_quote
     env.filters["envfile_quote"] = envfile_quote
+    from .windows.powershell import ps_literal  # noqa: PLC0415 - windows imports this module
+
+    env.filters["ps"] = ps_literal
     return env
 
 

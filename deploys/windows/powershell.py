@@ -10,13 +10,13 @@ from __future__ import annotations
 import base64
 import gzip
 import re
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jinja2
 from pyinfra.api import StringCommand
 from pyinfra.api.hiddenvalue import HiddenValue
+
+from ..render import environment
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates" / "windows"
 PREFIX = "powershell -NoProfile -NonInteractive -EncodedCommand"
@@ -56,27 +56,13 @@ def ps_literal(value: Any) -> str:
     return f"'{text}'"
 
 
-@cache
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        autoescape=False,
-    )
-    env.filters["ps"] = ps_literal
-    return env
-
-
 def template_names() -> list[str]:
     return sorted(p.name for p in TEMPLATES_DIR.glob("*.ps1.j2"))
 
 
 def render(template: str, **context: Any) -> str:
     """Render templates/windows/<template> (values reach the script only through ``|ps``)."""
-    return _environment().get_template(template).render(**context)
+    return environment().get_template(f"windows/{template}").render(**context)
 
 
 def minify(script: str) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 from deploys.model_plan import ModelPlan, RenderedModel
 from deploys.settings import OllamaSettings
 from deploys.windows.facts import WindowsState, parse_state
+from tests.fake_hosts import run_fake_deploy
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 VERSION = "0.13.5"
@@ -60,12 +61,6 @@ def run_deploy(
     responses: dict[Any, Any] | None = None,
 ) -> tuple[list[str], list[str]]:
     """Prepare and execute deploy_windows against one fake host; return (commands, uploads)."""
-    from pyinfra.api import Config, Inventory, State
-    from pyinfra.api.connect import connect_all
-    from pyinfra.api.deploy import add_deploy
-    from pyinfra.api.operations import run_ops
-    from pyinfra.connectors.fake import FakeConnector
-
     from deploys.windows import deploy_windows
     from deploys.windows.deploy import fact_arguments
     from deploys.windows.desired import layout
@@ -79,29 +74,8 @@ def run_deploy(
     except ValueError:
         pass  # settings the deploy itself refuses: the fact is never asked for
     fake.update(responses or {})
-    inventory = Inventory(
-        (["@fake/win1"], {}),
-        windows=(["@fake/win1"], {"_shell_executable": None, "fake_responses": fake,
-                                  "fake_delay": 0, "fake_delay_jitter": 0}),
-    )
-    state = State(inventory, Config())
-    uploads: list[str] = []
-    original = FakeConnector.put_file
-
-    def put_file(self: FakeConnector, src: Any, dest: str, *args: Any, **kwargs: Any) -> bool:
-        uploads.append(dest)
-        return True
-
-    FakeConnector.put_file = put_file  # type: ignore[method-assign]
-    try:
-        connect_all(state)
-        add_deploy(state, deploy_windows, the_settings, the_plan)
-        run_ops(state)
-    finally:
-        FakeConnector.put_file = original  # type: ignore[method-assign]
-    host = inventory.get_host("@fake/win1")
-    assert not state.failed_hosts, "the deploy failed the host"
-    return list(host.connector.executed_commands), uploads
+    return run_fake_deploy(deploy_windows, (the_settings, the_plan), fake,
+                           {"_shell_executable": None})
 
 
 def scripts(commands: list[str]) -> list[str]:
