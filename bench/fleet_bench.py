@@ -383,7 +383,7 @@ def print_report(summary: dict[str, Any], seed: dict[str, Any] | None, info: dic
     print(f"\nmachine: {info['nproc']} cores, {info['cpu']}, kernel {info['kernel']}, "
           f"load {info['load']}; {info['date']}; median of {runs} run(s)")
     head = (f"{'hosts':>5} {'scenario':<10} {'wall s':>7} {'x floor':>7} {'cmds/host':>9} "
-            f"{'facts':>5} {'uploads':>7} {'bytes/host':>10} {'restarts':>8} {'pid chg':>7}")
+            f"{'facts':>5} {'uploads':>7} {'bytes/host':>10} {'restarts':>8} {'new PID':>7}")
     print("\n" + head + "\n" + "-" * len(head))
     for size, rows in summary.items():
         for scenario in SCENARIOS:

@@ -54,7 +54,8 @@ def deploy_linux(settings: OllamaSettings, plan: ModelPlan, batch: int):
     operations.directories(settings, current, name="Directories", **each)
     operations.release(settings, current, release_source(settings, current.arch_name),
                        name=f"Release {settings.version}", **each)
-    operations.models_dir_move(settings, current, name="Models dir change", **each)
+    if current.old_models:
+        operations.models_dir_move(settings, current, name="Models dir change", **each)
     operations.stage_config(files, current, name="Stage configuration", **each)
     security.before_activation(settings, current)
     present = models.present_models(current)
@@ -72,5 +73,6 @@ def deploy_linux(settings: OllamaSettings, plan: ModelPlan, batch: int):
     doomed = models.undeclared_models(plan, current) if plan.prune else []
     if doomed:  # shown in --dry runs too, so a prune is never a surprise
         logger.info(f"{host.print_prefix}prune will remove: {', '.join(doomed)}")
-    models.prune_models(settings, plan, current, name="Prune undeclared models", **each)
-    operations.prune_versions(settings, current, name="Prune old releases", **each)
+        models.prune_models(settings, plan, current, name="Prune undeclared models", **each)
+    if len(set(current.versions) | {settings.version}) > settings.keep_versions:
+        operations.prune_versions(settings, current, name="Prune old releases", **each)

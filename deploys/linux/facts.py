@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 
 from pyinfra.api import FactBase
 
 from ..render import render
+
+# Units whose state the one `systemctl show` also reports, for the security operations.
+FIREWALL_UNIT = "ollama-fleet-firewall.service"
+NGINX_UNIT = "nginx.service"
 
 
 @dataclass
@@ -30,6 +35,7 @@ class LinuxHostState:
     user: dict[str, str] | None = None  # name, uid, gid, home, shell
     user_groups: set[str] = field(default_factory=set)
     group_exists: bool = False
+    groups_present: set[str] = field(default_factory=set)
     extra_groups: set[str] = field(default_factory=set)
     versions: dict[str, bool] = field(default_factory=dict)  # version -> complete
     current: str | None = None
@@ -74,11 +80,13 @@ class LinuxOllamaState(FactBase[LinuxHostState]):
         list_blobs: bool = False,
         security: tuple[tuple[str, str], ...] = (),
     ) -> str:
+        parents = [str(p) for p in PurePosixPath(models_dir).parents]
         return render(
             "linux/state.sh.j2",
             user=user, group=group, install_dir=install_dir, bin_link=bin_link, unit=unit,
             files=dict(files), state_dir=state_dir, models_dir=models_dir, api_url=api_url,
-            dirs=dirs, list_blobs=list_blobs, security=dict(security),
+            dirs=dirs, parents=parents, list_blobs=list_blobs, security=dict(security),
+            extra_units=(FIREWALL_UNIT, NGINX_UNIT),
         )
 
     def default(self) -> LinuxHostState:
@@ -90,6 +98,11 @@ class LinuxOllamaState(FactBase[LinuxHostState]):
 
 def parse_state(lines: list[str]) -> LinuxHostState:
     state = LinuxHostState()
+    file_keys: dict[str, str] = {}  # path -> key
+    sec_keys: dict[str, str] = {}
+    hashes: dict[str, str] = {}
+    units: dict[str, dict[str, str]] = {}
+    unit_id = ""
     for line in lines:
         key, _, value = line.partition("\t")
         if key == "arch":
@@ -102,11 +115,9 @@ def parse_state(lines: list[str]) -> LinuxHostState:
             name, _, uid, gid, _gecos, home, shell = (value.split(":") + [""] * 7)[:7]
             state.user = {"name": name, "uid": uid, "gid": gid, "home": home, "shell": shell}
         elif key == "user_groups":
-            state.user_groups = set(filter(None, value.split(",")))
+            state.user_groups = set(value.split())
         elif key == "group":
-            state.group_exists = True
-        elif key == "extra_group":
-            state.extra_groups.add(value)
+            state.groups_present.add(value)
         elif key == "version_dir":
             version, _, status = value.partition(" ")
             state.versions[version] = status == "complete"
@@ -114,24 +125,29 @@ def parse_state(lines: list[str]) -> LinuxHostState:
             state.current = value
         elif key == "bin_link":
             state.bin_link = value
-        elif key == "file":
-            name, _, digest = value.partition(" ")
-            state.files[name] = digest
+        elif key in ("filekey", "seckey"):
+            name, _, path = value.partition(" ")
+            (file_keys if key == "filekey" else sec_keys)[path] = name
+        elif key == "hash":
+            digest, _, path = value.partition(" ")
+            hashes[path] = digest
         elif key == "applied":
             state.applied = value.strip() or None
         elif key == "applied_models_dir":
             state.applied_models_dir = value.strip() or None
-        elif key == "active":
-            state.active = value or "unknown"
-        elif key == "enabled":
-            state.enabled = value or "unknown"
-        elif key == "mainpid":
-            state.main_pid = int(value) if value.isdigit() else 0
+        elif key == "unit":
+            prop, _, detail = value.partition(" ")
+            if prop == "Id":
+                unit_id = detail
+            units.setdefault(unit_id, {})[prop] = detail
         elif key == "models_dir":
             state.models_dir = None if value == "absent" else PathOwner.parse(value)
         elif key == "parent":
             owner, path = value.rsplit(" ", 1)
             state.parents[path] = PathOwner.parse(owner)
+        elif key == "dir":
+            owner, _, path = value.partition(" ")
+            state.dirs[path] = owner
         elif key == "manifest":
             path, _, digest = value.rpartition(" ")
             state.manifests[path] = digest
@@ -141,17 +157,40 @@ def parse_state(lines: list[str]) -> LinuxHostState:
         elif key == "record":
             name, _, digest = value.partition(" ")
             state.records[name] = digest
-        elif key == "dir":
-            owner, _, path = value.partition(" ")
-            state.dirs[path] = owner
         elif key == "sec":
             name, _, detail = value.partition(" ")
             state.security[name] = detail
+        elif key == "fw_live_applied_raw":
+            state.security["fw_live_applied"] = value
         elif key == "old_models":
             state.old_models = int(value) if value.isdigit() else 0
         elif key == "api":
             state.api_version = _api_version(value)
+    state.extra_groups = state.groups_present & {"render", "video"}
+    state.group_exists = bool(state.groups_present - {"render", "video"})
+    state.files = {name: hashes.get(path, "absent") for path, name in file_keys.items()}
+    for path, name in sec_keys.items():
+        state.security[name] = hashes.get(path, "absent")
+    _apply_units(state, units)
     return state
+
+
+def _apply_units(state: LinuxHostState, units: dict[str, dict[str, str]]) -> None:
+    """Fold `systemctl show` blocks into the service state and the security keys."""
+    for unit_id, props in units.items():
+        active = props.get("ActiveState") or "unknown"
+        enabled = props.get("UnitFileState") or "not-found"
+        if unit_id == FIREWALL_UNIT:
+            state.security["fw_enabled"] = enabled
+        elif unit_id == NGINX_UNIT:
+            if "nginx" in state.tools:
+                state.security["nginx_active"] = active
+                state.security["nginx_enabled"] = enabled
+        elif unit_id:
+            state.active = active
+            state.enabled = enabled
+            pid = props.get("MainPID", "0")
+            state.main_pid = int(pid) if pid.isdigit() else 0
 
 
 def _api_version(text: str) -> str | None:

@@ -164,6 +164,7 @@ def activate(
         api_url=settings.bind.client_url, timeout=settings.health_timeout, digest=digest,
         models_dir=settings.models_dir,
         expect_models=sorted(expected_models) if settings.health_check_models else [],
+        enable=current.enabled != "enabled",
     ))
 
 

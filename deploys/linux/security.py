@@ -20,13 +20,21 @@ def state_probes(settings: OllamaSettings) -> tuple[tuple[str, str], ...]:
     return firewall.PROBES + proxy.PROBES
 
 
+# A feature neither wanted nor present on a host registers no operations there: every
+# registered operation costs the controller time per host, even as a no-op.
+
+
 def before_activation(settings: OllamaSettings, current: LinuxHostState) -> None:
     """Operations that must run before Ollama (re)binds: the firewall."""
-    firewall.firewall(settings, current, name="Firewall (nftables allowlist)")
+    if firewall.wanted(settings):
+        firewall.firewall(settings, current, name="Firewall (nftables allowlist)")
 
 
 def after_activation(settings: OllamaSettings, current: LinuxHostState) -> None:
     """Operations that need Ollama running: the auth proxy; and removals of what is unwanted."""
-    proxy.auth_proxy(settings, current, name="Auth proxy (nginx)")
-    proxy.remove_auth_proxy(settings, current, name="Remove auth proxy if unwanted")
-    firewall.remove_firewall(settings, current, name="Remove firewall if unwanted")
+    if settings.auth_proxy is not None:
+        proxy.auth_proxy(settings, current, name="Auth proxy (nginx)")
+    elif proxy.present(current):
+        proxy.remove_auth_proxy(settings, current, name="Remove auth proxy")
+    if not firewall.wanted(settings) and firewall.present(current):
+        firewall.remove_firewall(settings, current, name="Remove firewall")

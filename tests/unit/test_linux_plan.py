@@ -31,14 +31,18 @@ def converged_fact(settings: OllamaSettings) -> list[str]:
     files = layout.managed_files()
     plan = plan_models(settings, "web1", {})
     owner = f"{settings.service_user}:{settings.service_group}"
-    lines = ["arch\tx86_64", "systemd\tyes", "tool\tcurl", "tool\tzstd",
+    lines = ["arch\tx86_64", "systemd\tyes", "tool\tcurl", "tool\tzstd", "tool\tsystemctl",
              "user\tollama:x:999:999::/usr/share/ollama:/bin/false", "user_groups\tollama",
-             "group\tyes", f"version_dir\t{settings.version} complete",
-             f"current\t{settings.version}", "active\tactive", "enabled\tenabled",
-             "mainpid\t4242", f"applied\t{layout.applied_digest(files)}",
+             "group\tollama", f"version_dir\t{settings.version} complete",
+             f"current\t{settings.version}", "unit\tId ollama.service",
+             "unit\tActiveState active", "unit\tUnitFileState enabled", "unit\tMainPID 4242",
+             f"applied\t{layout.applied_digest(files)}",
              f"applied_models_dir\t{settings.models_dir}",
              "models_dir\tollama ollama 755", "api\t" + json.dumps({"version": settings.version})]
-    lines += [f"file\t{f.key} {f.sha256}" for f in files]
+    for f in files:
+        lines.append(f"filekey\t{f.key} {f.dest}")
+        if f.content is not None:
+            lines.append(f"hash\t{f.sha256} {f.dest}")
     lines += [f"dir\t{owner} {d}" for d in (
         f"{settings.install_dir}/versions", STATE_DIR, f"{STATE_DIR}/modelfiles",
         f"{STATE_DIR}/staged", f"{STATE_DIR}/uploads", settings.service_home,
