@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from typing import Any
@@ -85,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--limit", action="append", help="only this host (repeatable)")
     args = parser.parse_args(argv)
+    # The table is the report: pyinfra's own connection chatter would only interleave with it.
+    logging.getLogger("pyinfra").setLevel(logging.ERROR)
     rows = collect(args.inventory, args.limit)
     if args.json:
         print(json.dumps([row.as_dict() for row in rows], indent=2))
