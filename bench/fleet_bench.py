@@ -61,7 +61,7 @@ from labhosts import (  # noqa: E402
 from deploys.model_source import StoredModel, load_model  # noqa: E402
 
 PROBE = ROOT / "bench" / "pyinfra_probe.py"
-INVENTORY = "bench/inventory.py"
+INVENTORY = "inventory/lab_selected.py"
 WORK = Path(os.environ.get("OLLAMA_FLEET_BENCH_DIR", "/var/tmp/ollama-fleet-bench"))
 
 GATEWAY = "10.231.0.1"
@@ -168,7 +168,7 @@ def pyinfra_run(names: list[str], data: dict[str, Any], deploy_file: str, scenar
     label = f"{scenario}-{size}"
     hostdata = hostdata_file(names, data, label)
     record_path = WORK / f"probe-{label}.json"
-    env = {**os.environ, "OLLAMA_FLEET_BENCH_HOSTDATA": str(hostdata), "PYINFRA_PROGRESS": "off"}
+    env = {**os.environ, "OLLAMA_FLEET_LAB_HOSTDATA": str(hostdata), "PYINFRA_PROGRESS": "off"}
     before = service_snapshot(names)
     cpu_before = host_cpu_seconds(names)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)

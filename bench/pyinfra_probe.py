@@ -1,6 +1,6 @@
 """Run the real pyinfra CLI in this process, with counters on the SSH connector and the state.
 
-    .venv/bin/python bench/pyinfra_probe.py OUT.json -y bench/inventory.py deploy.py
+    .venv/bin/python bench/pyinfra_probe.py OUT.json -y inventory/lab_selected.py deploy.py
 
 Everything after OUT.json goes to pyinfra unchanged, so the deploy loads exactly as with
 `pyinfra ...` (same inventory, group data, deploy file, parallelism). The probe only observes:

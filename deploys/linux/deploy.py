@@ -13,12 +13,14 @@ from ..settings import OllamaSettings
 from . import models, operations, security, seed
 from .diff import log_config_diff
 from .facts import LinuxOllamaState
-from .layout import STATE_DIR, Layout
+from .layout import STATE_DIR, Layout, ManagedFile
 from .release import release_source
 
 
-def gather_state(settings: OllamaSettings, layout: Layout, list_blobs: bool = False):
-    files = layout.managed_files()
+def gather_state(settings: OllamaSettings, layout: Layout,
+                 files: tuple[ManagedFile, ...] | None = None, list_blobs: bool = False):
+    """The one remote round trip of a run: everything the operations decide on."""
+    files = files if files is not None else layout.managed_files()
     return host.get_fact(
         LinuxOllamaState,
         user=settings.service_user,
@@ -41,7 +43,7 @@ def gather_state(settings: OllamaSettings, layout: Layout, list_blobs: bool = Fa
 def deploy_linux(settings: OllamaSettings, plan: ModelPlan, batch: int):
     layout = Layout(settings)
     files = layout.managed_files()
-    current = gather_state(settings, layout, list_blobs=settings.model_source is not None)
+    current = gather_state(settings, layout, files, list_blobs=settings.model_source is not None)
 
     if not current.systemd:
         operations.fail(reason="this host does not run systemd; ollama-fleet needs it on Linux",

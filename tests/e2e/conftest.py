@@ -105,10 +105,10 @@ def deploy(
         json.dump(data, handle)
     try:
         result = run(
-            [PYINFRA, *(["-y"] if yes else []), "--json", "-v", *args, "tests/e2e/inventory.py",
+            [PYINFRA, *(["-y"] if yes else []), "--json", "-v", *args, "inventory/lab_selected.py",
              deploy_file],
             cwd=ROOT, timeout=timeout,
-            env={**os.environ, **(env or {}), "OLLAMA_FLEET_TEST_HOSTDATA": handle.name,
+            env={**os.environ, **(env or {}), "OLLAMA_FLEET_LAB_HOSTDATA": handle.name,
                  "PYINFRA_PROGRESS": "off"},
         )
     finally:

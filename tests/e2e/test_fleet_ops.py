@@ -40,8 +40,8 @@ def status(hosts: dict[str, dict[str, Any]]) -> tuple[int, list[dict[str, Any]]]
 
     path.write_text(json.dumps({n: {**LAB_DATA, **d} for n, d in hosts.items()}))
     result = run([str(ROOT / ".venv" / "bin" / "python"), "-m", "deploys.status",
-                  "tests/e2e/inventory.py", "--json"], cwd=ROOT,
-                 env={**os.environ, "OLLAMA_FLEET_TEST_HOSTDATA": str(path)}, timeout=120)
+                  "inventory/lab_selected.py", "--json"], cwd=ROOT,
+                 env={**os.environ, "OLLAMA_FLEET_LAB_HOSTDATA": str(path)}, timeout=120)
     return result.returncode, json.loads(result.stdout)
 
 
@@ -51,9 +51,9 @@ def background_deploy(hosts: dict[str, dict[str, Any]]) -> tuple[subprocess.Pope
     path = ROOT / "lab" / ".state" / "bg-hostdata.json"
     path.write_text(json.dumps({n: {**LAB_DATA, **d} for n, d in hosts.items()}))
     proc = subprocess.Popen(
-        [PYINFRA, "-y", "tests/e2e/inventory.py", "deploy.py"], cwd=ROOT, text=True,
+        [PYINFRA, "-y", "inventory/lab_selected.py", "deploy.py"], cwd=ROOT, text=True,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-        env={**os.environ, "OLLAMA_FLEET_TEST_HOSTDATA": str(path), "PYINFRA_PROGRESS": "off"},
+        env={**os.environ, "OLLAMA_FLEET_LAB_HOSTDATA": str(path), "PYINFRA_PROGRESS": "off"},
     )
     return proc, str(path)
 
