@@ -15,15 +15,20 @@ HOSTS = ["lab01", "lab02", "lab03"]
 TRICKY = 'a "quoted" 100% $HOME \\back `tick` end'
 
 
+def three_hosts(lab02_keep_alive: str = "10m") -> dict[str, dict]:
+    """Three hosts, three different settings: the fleet every test below starts from."""
+    return {
+        "lab01": {"ollama_num_parallel": 2, "ollama_extra_env": {
+            "OLLAMA_STANDIN_REGISTRY": "http://10.231.0.1:8080", "FLEET_TRICKY": TRICKY}},
+        "lab02": {"ollama_port": 11500, "ollama_keep_alive": lab02_keep_alive},
+        "lab03": {"ollama_models_dir": "/srv/models", "ollama_context_length": 8192},
+    }
+
+
 @pytest.fixture(scope="module")
 def fresh(lab, artifacts):  # noqa: ANN001 - fixtures
     wipe(HOSTS)
-    result = deploy({
-        "lab01": {"ollama_num_parallel": 2, "ollama_extra_env": {
-            "OLLAMA_STANDIN_REGISTRY": "http://10.231.0.1:8080", "FLEET_TRICKY": TRICKY}},
-        "lab02": {"ollama_port": 11500, "ollama_keep_alive": "10m"},
-        "lab03": {"ollama_models_dir": "/srv/models", "ollama_context_length": 8192},
-    })
+    result = deploy(three_hosts())
     assert result.returncode == 0, result.output
     return result
 
@@ -64,12 +69,7 @@ def test_models_dir_is_owned_by_the_service_user(fresh) -> None:  # noqa: ANN001
 
 def test_second_run_changes_nothing_restarts_nothing_uploads_nothing(fresh) -> None:  # noqa: ANN001
     before = {name: main_pid(name) for name in HOSTS}
-    result = deploy({
-        "lab01": {"ollama_num_parallel": 2, "ollama_extra_env": {
-            "OLLAMA_STANDIN_REGISTRY": "http://10.231.0.1:8080", "FLEET_TRICKY": TRICKY}},
-        "lab02": {"ollama_port": 11500, "ollama_keep_alive": "10m"},
-        "lab03": {"ollama_models_dir": "/srv/models", "ollama_context_length": 8192},
-    }, "-vv")
+    result = deploy(three_hosts(), "-vv")
     assert result.returncode == 0, result.output
     for name in HOSTS:
         assert result.changed(name) == [], f"{name} changed: {result.changed(name)}"
@@ -81,12 +81,7 @@ def test_second_run_changes_nothing_restarts_nothing_uploads_nothing(fresh) -> N
 def test_changing_one_setting_restarts_only_that_host_once(fresh) -> None:  # noqa: ANN001
     before = {name: main_pid(name) for name in HOSTS}
     restarts_before = int(sh("lab02", "systemctl show -p NRestarts --value ollama") or 0)
-    result = deploy({
-        "lab01": {"ollama_num_parallel": 2, "ollama_extra_env": {
-            "OLLAMA_STANDIN_REGISTRY": "http://10.231.0.1:8080", "FLEET_TRICKY": TRICKY}},
-        "lab02": {"ollama_port": 11500, "ollama_keep_alive": "30m"},
-        "lab03": {"ollama_models_dir": "/srv/models", "ollama_context_length": 8192},
-    })
+    result = deploy(three_hosts(lab02_keep_alive="30m"))
     assert result.returncode == 0, result.output
     assert main_pid("lab01") == before["lab01"]
     assert main_pid("lab03") == before["lab03"]
