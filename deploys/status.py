@@ -47,9 +47,9 @@ def collect(inventory_path: str, limit: list[str] | None = None) -> list[HostSta
             plan = plan_models(settings, member.name, data)
         except (SettingsError, ModelPlanError) as exc:
             return HostStatus(member.name, error=f"invalid settings: {exc}")
-        if settings.platform != "linux":
-            return HostStatus(member.name, error="status of Windows hosts is not implemented")
         with ctx_host.use(member):
+            if settings.platform == "windows":
+                return _windows(member.name, settings, plan)
             current = gather_state(settings, Layout(settings))
         return host_status(member.name, settings, plan, current)
 
@@ -57,6 +57,20 @@ def collect(inventory_path: str, limit: list[str] | None = None) -> list[HostSta
     jobs = [gevent.spawn(one, h) for h in hosts]
     gevent.joinall(jobs)
     return [job.get() for job in jobs]
+
+
+def _windows(name: str, settings: Any, plan: Any) -> HostStatus:
+    from pyinfra import host  # noqa: PLC0415
+
+    from .windows.deploy import fact_arguments  # noqa: PLC0415 - Windows code loads on demand
+    from .windows.desired import layout  # noqa: PLC0415
+    from .windows.drift import windows_status  # noqa: PLC0415
+    from .windows.facts import WindowsOllamaState  # noqa: PLC0415
+
+    state = host.get_fact(WindowsOllamaState, **fact_arguments(settings, layout(settings)))
+    if state is None:
+        return HostStatus(name, error="the Windows state probe printed nothing")
+    return windows_status(name, settings, plan, state)
 
 
 def render_table(rows: list[HostStatus]) -> str:

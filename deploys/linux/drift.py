@@ -57,7 +57,7 @@ def host_status(
         if current.files.get(managed.key) != managed.sha256:
             status.drift.append(f"{managed.dest} differs from the declared {managed.key}")
     stale = current.applied is not None and current.applied != layout.applied_digest(files)
-    if stale and not any("differs" in d for d in status.drift):
+    if stale and not status.drift:
         status.drift.append("files are current but the service was not restarted into them")
     if current.enabled != "enabled":
         status.drift.append(f"service {current.enabled}, not enabled")

@@ -75,3 +75,20 @@ def test_fact_command_is_one_encoded_script() -> None:
     assert "Get-ScheduledTask" in script and "Get-NetFirewallRule" in script
     assert script.rstrip().endswith("[Console]::Out.WriteLine((ConvertTo-Json -InputObject $r "
                                     "-Compress -Depth 6))")
+
+
+def test_status_of_an_installed_windows_host_shows_version_and_drift() -> None:
+    from deploys.windows.drift import windows_status
+
+    from .helpers import plan, settings, state_fixture
+
+    state = state_fixture("installed")
+    ok = windows_status("ws1", settings(version="0.13.5", models=["qwen2.5:7b"]), plan(), state)
+    assert (ok.installed, ok.running, ok.active, ok.enabled) == ("0.13.5", "0.13.5", "active",
+                                                                 "enabled")
+    assert ok.drift == [] and ok.models_missing == []
+    drifted = windows_status("ws1", settings(version="0.14.1", keep_alive="10m",
+                                             models=["qwen2.5:7b"]), plan(), state)
+    assert "version 0.13.5 (declared 0.14.1)" in drifted.drift
+    assert "machine variable OLLAMA_KEEP_ALIVE differs" in drifted.drift
+    assert not drifted.ok
