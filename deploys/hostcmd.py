@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from io import BytesIO
+
 from pyinfra import logger
-from pyinfra.api import FunctionCommand
+from pyinfra.api import FileUploadCommand, FunctionCommand, StringCommand
+from pyinfra.api.command import PyinfraCommand
 
 from .summary import note_failure
 
@@ -31,3 +35,18 @@ def note(message: str) -> FunctionCommand:
         return True
 
     return FunctionCommand(_note, (), {})
+
+
+PRIVATE_UPLOAD_DIR = ".ollama-fleet-upload"  # relative: the SSH user's home
+
+
+def upload_secret(content: bytes, dest: str, name: str) -> Iterator[PyinfraCommand]:
+    """Upload a file that holds secrets without it ever being readable by other users.
+
+    With sudo, pyinfra first uploads as the SSH user to a temporary file (in /tmp by default,
+    world-readable) and then copies it into place; a secret goes through a 0700 directory of the
+    SSH user instead. The relative path resolves to that user's home for the upload and the copy.
+    """
+    yield StringCommand(f"install -d -m 0700 {PRIVATE_UPLOAD_DIR}", _sudo=False)
+    yield FileUploadCommand(BytesIO(content), dest,
+                            remote_temp_filename=f"{PRIVATE_UPLOAD_DIR}/{name}")

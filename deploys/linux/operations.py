@@ -7,7 +7,7 @@ from io import BytesIO
 from pyinfra import host
 from pyinfra.api import FileUploadCommand, StringCommand, operation
 
-from ..hostcmd import fail_host
+from ..hostcmd import fail_host, upload_secret
 from ..render import render, shell_quote
 from ..rollout import gate
 from ..settings import OllamaSettings
@@ -130,7 +130,10 @@ def stage_config(files: tuple[ManagedFile, ...], current: LinuxHostState):
         return
     for managed in changed:
         assert managed.content is not None
-        yield FileUploadCommand(BytesIO(managed.content.encode()), managed.staged)
+        if not int(managed.mode, 8) & 0o004:  # not world-readable on the host: a secret
+            yield from upload_secret(managed.content.encode(), managed.staged, managed.key)
+        else:
+            yield FileUploadCommand(BytesIO(managed.content.encode()), managed.staged)
 
 
 @operation()

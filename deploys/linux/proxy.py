@@ -16,7 +16,7 @@ from pathlib import Path
 from pyinfra import host
 from pyinfra.api import FileUploadCommand, StringCommand, operation
 
-from ..hostcmd import fail_host
+from ..hostcmd import fail_host, upload_secret
 from ..render import render
 from ..settings import AuthProxy, OllamaSettings
 from .facts import LinuxHostState
@@ -150,7 +150,11 @@ def auth_proxy(settings: OllamaSettings, current: LinuxHostState):
         return
 
     for managed in changed:
-        if managed.content is not None:
+        if managed.content is None:
+            continue
+        if not int(managed.mode, 8) & 0o004:  # not world-readable on the host: a secret
+            yield from upload_secret(managed.content, managed.staged, managed.key)
+        else:
             yield FileUploadCommand(BytesIO(managed.content), managed.staged)
     entries = [{
         "key": f.key, "dest": f.dest, "mode": f.mode, "group": f.group, "staged": f.staged,

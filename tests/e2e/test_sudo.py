@@ -35,6 +35,10 @@ def test_sudo_deploy_converges_and_is_idempotent(deploy_user) -> None:  # noqa: 
     assert "tiny-8k:latest" in sh(HOST, "OLLAMA_HOST=127.0.0.1:11434 ollama list")
     assert sh(HOST, "stat -c '%a %U' /etc/ollama-fleet/ollama.env").strip() == "600 root"
     assert SECRET not in first.output
+    # The secret travelled through the SSH user's private directory, not a world-readable /tmp.
+    assert sh(HOST, "stat -c %a ~deploy/.ollama-fleet-upload").strip() == "700"
+    assert sh(HOST, "ls -A ~deploy/.ollama-fleet-upload").strip() == ""
+    assert sh(HOST, "grep -rl pw-secret /tmp 2>/dev/null || true").strip() == ""
     pid = main_pid(HOST)
     again = deploy({HOST: deploy_user})
     assert again.returncode == 0 and again.changed(HOST) == []
