@@ -39,13 +39,11 @@ class LinuxHostState:
     extra_groups: set[str] = field(default_factory=set)
     versions: dict[str, bool] = field(default_factory=dict)  # version -> complete
     current: str | None = None
-    bin_link: str | None = None
     files: dict[str, str] = field(default_factory=dict)  # key -> sha256 or "absent"
     applied: str | None = None
     applied_models_dir: str | None = None
     active: str = "unknown"
     enabled: str = "unknown"
-    main_pid: int = 0
     models_dir: PathOwner | None = None
     parents: dict[str, PathOwner] = field(default_factory=dict)
     manifests: dict[str, str] = field(default_factory=dict)  # path under manifests/ -> sha256
@@ -70,7 +68,6 @@ class LinuxOllamaState(FactBase[LinuxHostState]):
         user: str,
         group: str,
         install_dir: str,
-        bin_link: str,
         unit: str,
         files: tuple[tuple[str, str], ...],
         state_dir: str,
@@ -83,7 +80,7 @@ class LinuxOllamaState(FactBase[LinuxHostState]):
         parents = [str(p) for p in PurePosixPath(models_dir).parents]
         return render(
             "linux/state.sh.j2",
-            user=user, group=group, install_dir=install_dir, bin_link=bin_link, unit=unit,
+            user=user, group=group, install_dir=install_dir, unit=unit,
             files=dict(files), state_dir=state_dir, models_dir=models_dir, api_url=api_url,
             dirs=dirs, parents=parents, list_blobs=list_blobs, security=dict(security),
             extra_units=(FIREWALL_UNIT, NGINX_UNIT),
@@ -123,8 +120,6 @@ def parse_state(lines: list[str]) -> LinuxHostState:
             state.versions[version] = status == "complete"
         elif key == "current":
             state.current = value
-        elif key == "bin_link":
-            state.bin_link = value
         elif key in ("filekey", "seckey"):
             name, _, path = value.partition(" ")
             (file_keys if key == "filekey" else sec_keys)[path] = name
@@ -189,8 +184,6 @@ def _apply_units(state: LinuxHostState, units: dict[str, dict[str, str]]) -> Non
         elif unit_id:
             state.active = active
             state.enabled = enabled
-            pid = props.get("MainPID", "0")
-            state.main_pid = int(pid) if pid.isdigit() else 0
 
 
 def _api_version(text: str) -> str | None:

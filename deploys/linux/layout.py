@@ -53,9 +53,6 @@ class Layout:
     def secret_path(self) -> str:
         return f"/etc/ollama-fleet/{self.settings.service_name}.env"
 
-    def version_dir(self, version: str) -> str:
-        return f"{self.settings.install_dir}/versions/{version}"
-
     def managed_files(self) -> tuple[ManagedFile, ...]:
         s = self.settings
         home = PurePosixPath(s.service_home)

@@ -35,7 +35,7 @@ def converged_fact(settings: OllamaSettings) -> list[str]:
              "user\tollama:x:999:999::/usr/share/ollama:/bin/false", "user_groups\tollama",
              "group\tollama", f"version_dir\t{settings.version} complete",
              f"current\t{settings.version}", "unit\tId ollama.service",
-             "unit\tActiveState active", "unit\tUnitFileState enabled", "unit\tMainPID 4242",
+             "unit\tActiveState active", "unit\tUnitFileState enabled",
              f"applied\t{layout.applied_digest(files)}",
              f"applied_models_dir\t{settings.models_dir}",
              "models_dir\tollama ollama 755", "api\t" + json.dumps({"version": settings.version})]
