@@ -13,6 +13,9 @@ hosts and back to back:
   change    deploy.py with one setting changed (num_parallel), so one restart is expected
   reference plain ssh to every host at once: download the release archive, restart the service,
             wait for the API (what a fresh converge cannot avoid)
+  by hand   hosts wiped again, then plain ssh to every host at once running what an operator
+            types for the same result: download, verify and unpack the release, add the user,
+            write the same unit and drop-in, daemon-reload, enable, restart, wait, pull, create
 
 Every pyinfra run goes through bench/pyinfra_probe.py (the real CLI, in-process, with counters on
 the SSH connector), so remote commands, uploads and per-operation times are counted, not guessed.
@@ -58,7 +61,10 @@ from labhosts import (  # noqa: E402
     wipe,
 )
 
+from deploys.linux.layout import Layout  # noqa: E402
+from deploys.model_plan import plan_models  # noqa: E402
 from deploys.model_source import StoredModel, load_model  # noqa: E402
+from deploys.settings import settings_from_data  # noqa: E402
 
 PROBE = ROOT / "bench" / "pyinfra_probe.py"
 INVENTORY = "inventory/lab_selected.py"
@@ -197,6 +203,7 @@ class Reference:
     wall: float
     download: float  # mean per host, measured on the host
     start: float
+    by_hand: float = float("nan")  # wall time of the by-hand fresh converge, all hosts at once
 
 
 def fresh_reference(names: list[str]) -> Reference:
@@ -215,6 +222,52 @@ def fresh_reference(names: list[str]) -> Reference:
                      statistics.mean(t[2] - t[1] for t in times.values()))
 
 
+def by_hand_script() -> str:
+    """The fresh converge as one shell script, the way the README of any Ollama guide has it.
+
+    Same release, unit, drop-in and models as the deploy, none of its checks, records, rollback
+    snapshot or idempotence: what ollama-fleet's fresh converge is measured against."""
+    settings = settings_from_data(BASE_DATA, "bench")
+    unit, dropin, _ = Layout(settings).managed_files()
+    custom = plan_models(settings, "bench", BASE_DATA).custom[0]
+    base = BASE_DATA["ollama_models"][0]
+    return f"""set -e
+cd /var/tmp
+curl -fsS -o ollama-linux-amd64.tgz {ARCHIVE_URL}
+curl -fsS {FILES_URL}/sha256sum.txt | sed 's|  ./|  |' | grep ' ollama-linux-amd64.tgz$' \\
+  | sha256sum -c --status
+mkdir -p /opt/ollama/versions/{VERSION}
+tar -xzf ollama-linux-amd64.tgz -C /opt/ollama/versions/{VERSION}
+rm ollama-linux-amd64.tgz
+ln -sfn versions/{VERSION} /opt/ollama/current
+ln -sfn /opt/ollama/current/bin/ollama /usr/local/bin/ollama
+useradd -r -s /bin/false -U -m -d /usr/share/ollama ollama
+install -d -o ollama -g ollama /usr/share/ollama/.ollama {MODELS_DIR}
+cat > {unit.dest} <<'UNIT_END'
+{unit.content}UNIT_END
+mkdir -p {dropin.dest.rsplit('/', 1)[0]}
+cat > {dropin.dest} <<'DROPIN_END'
+{dropin.content}DROPIN_END
+systemctl daemon-reload
+systemctl enable ollama 2>/dev/null
+systemctl restart ollama
+until curl -fsS --max-time 2 {API}/api/version >/dev/null 2>&1; do sleep 0.1; done
+ollama pull {base} >/dev/null
+cat > /var/tmp/Modelfile <<'MODELFILE_END'
+{custom.modelfile}MODELFILE_END
+ollama create {custom.name} -f /var/tmp/Modelfile >/dev/null
+rm /var/tmp/Modelfile
+"""
+
+
+def fresh_by_hand(names: list[str]) -> float:
+    wipe(names)
+    script = by_hand_script()
+    began = time.time()
+    parallel(names, lambda n: sh(n, script, timeout=600), workers=64)
+    return time.time() - began
+
+
 def host_identity(names: list[str]) -> dict[str, Any]:
     """The init PID of each host: it changes when a host is destroyed and booted again."""
     hosts = lab_hosts()
@@ -231,6 +284,7 @@ def same_hosts(names: list[str], before: dict[str, Any]) -> None:
 
 
 def size_round(names: list[str], size: int) -> tuple[dict[str, Run], Reference]:
+    """One round on these hosts; the reference carries the by-hand time too."""
     ensure_hosts(names)
     identity = host_identity(names)
     wipe(names)
@@ -240,6 +294,7 @@ def size_round(names: list[str], size: int) -> tuple[dict[str, Run], Reference]:
     runs["change"] = pyinfra_run(names, {**BASE_DATA, **CHANGE_DATA}, "deploy.py", "change",
                                  size)
     reference = fresh_reference(names)
+    reference.by_hand = fresh_by_hand(names)
     same_hosts(names, identity)
     return runs, reference
 
@@ -373,6 +428,7 @@ def summarize(results: dict[int, dict[str, list[Run]]],
                 "wall": median([r.wall for r in refs]),
                 "download": median([r.download for r in refs]),
                 "start": median([r.start for r in refs]),
+                "by_hand": median([r.by_hand for r in refs]),
             }
         summary[str(size)] = rows
     return summary
@@ -399,6 +455,9 @@ def print_report(summary: dict[str, Any], seed: dict[str, Any] | None, info: dic
             print(f"{size:>5} {'reference':<10} {ref['wall']:>7.2f} {'':>7} "
                   f"(archive {ref['download']:.2f}s + start {ref['start']:.2f}s per host; "
                   f"fresh = {fresh / ref['wall']:.2f}x reference)")
+            print(f"{size:>5} {'by hand':<10} {ref['by_hand']:>7.2f} {'':>7} "
+                  f"(the same fresh converge as one plain shell script; "
+                  f"fresh = {fresh / ref['by_hand']:.2f}x by hand)")
 
     print("\nwhere the time goes (median run; seconds): startup = interpreter, imports, "
           "inventory; prepare = deploy file + facts;\nctl cpu = CPU of the pyinfra process, "
@@ -457,6 +516,7 @@ def targets(summary: dict[str, Any], seed: dict[str, Any] | None) -> list[str]:
         if ref:
             ratio = rows["fresh"]["wall"] / ref["wall"]
             checks.append((ratio <= 1.5, f"fresh {ratio:.2f}x archive+start (<= 1.5x)"))
+            checks.append((True, f"[fresh {rows['fresh']['wall'] / ref['by_hand']:.2f}x by hand]"))
         lines.append(f"{size:>3} hosts: " + ", ".join(
             f"{'ok' if ok else 'MISSED'} {text}" for ok, text in checks))
     sizes = sorted(int(s) for s in summary)
@@ -511,7 +571,7 @@ def main() -> int:
                                                 indent=1))
             print(f"  round {run_index + 1}/{args.runs}, {size:>2} hosts: " + ", ".join(
                 f"{s} {r.wall:.1f}s" for s, r in runs.items()) + f", reference {ref.wall:.1f}s"
-                f"  [{time.time() - began:.0f}s elapsed]", flush=True)
+                f", by hand {ref.by_hand:.1f}s  [{time.time() - began:.0f}s elapsed]", flush=True)
 
     seed: dict[str, Any] | None = None
     if not args.no_seed:

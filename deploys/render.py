@@ -6,6 +6,7 @@ import shlex
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jinja2
 
@@ -47,6 +48,7 @@ def environment() -> jinja2.Environment:
     env.filters["q"] = shell_quote
     env.filters["systemd_quote"] = systemd_quote
     env.filters["envfile_quote"] = envfile_quote
+    env.filters["urlsplit"] = urlsplit
     from .windows.powershell import ps_literal  # noqa: PLC0415 - windows imports this module
 
     env.filters["ps"] = ps_literal

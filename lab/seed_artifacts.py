@@ -4,8 +4,9 @@
     python3 lab/seed_artifacts.py
 
 Release files land where the lab mirror serves them (group_data/lab.py points hosts there);
-models land in the registry that the stand-in's `ollama pull` fetches from. Idempotent: what is
-already there is kept (builds are reproducible, so a rebuild would give the same bytes).
+models land in the registry that the stand-in's `ollama pull` fetches from. Idempotent: releases
+are rebuilt every time (a few KB each, reproducible, so unchanged code gives the same bytes and a
+changed stand-in is never served stale); models already there are kept.
 """
 
 from __future__ import annotations
@@ -31,9 +32,7 @@ def release_dir(version: str) -> Path:
 
 def seed() -> None:
     for version in (*RELEASES, BROKEN_RELEASE):
-        target = release_dir(version)
-        if not (target / "sha256sum.txt").is_file():
-            build_release(version, str(target), broken=version == BROKEN_RELEASE)
+        build_release(version, str(release_dir(version)), broken=version == BROKEN_RELEASE)
     store = ARTIFACTS / "registry"
     for name, size in MODELS.items():
         make_model(str(store), name, size, seed=name)

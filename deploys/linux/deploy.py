@@ -51,13 +51,10 @@ def deploy_linux(settings: OllamaSettings, plan: ModelPlan, batch: int):
     if host.state.config.DIFF:
         log_config_diff(files, current)
     each = {"_timeout": settings.command_timeout}
-    operations.service_account(settings, current, name="Service account", **each)
-    operations.directories(settings, current, name="Directories", **each)
-    operations.release(settings, current, release_source(settings, current.arch_name),
-                       name=f"Release {settings.version}", **each)
+    operations.install(settings, current, release_source(settings, current.arch_name),
+                       name=f"Install Ollama {settings.version}", **each)
     if current.old_models:
         operations.models_dir_move(settings, current, name="Models dir change", **each)
-    operations.stage_config(files, current, name="Stage configuration", **each)
     security.before_activation(settings, current)
     present = models.present_models(current)
     expected = frozenset(m for m in plan.declared if m in present)
@@ -68,9 +65,8 @@ def deploy_linux(settings: OllamaSettings, plan: ModelPlan, batch: int):
     if settings.model_source:
         seeded = tuple(models_in_store(Path(settings.model_source), plan.pulls))
         seed.seed_models(settings, seeded, current, name="Seed models from the controller", **each)
-    models.pull_models(settings, plan, current, frozenset(m.name for m in seeded),
-                       name="Pull models", **each)
-    models.create_models(settings, plan, current, name="Create custom models", **each)
+    models.models(settings, plan, current, frozenset(m.name for m in seeded),
+                  name="Models", **each)
     doomed = models.undeclared_models(plan, current) if plan.prune else []
     if doomed:  # shown in --dry runs too, so a prune is never a surprise
         logger.info(f"{host.print_prefix}prune will remove: {', '.join(doomed)}")

@@ -21,11 +21,6 @@ class PathOwner:
     group: str
     mode: int  # permission bits
 
-    @classmethod
-    def parse(cls, text: str) -> PathOwner:
-        user, group, mode = text.split()[:3]
-        return cls(user, group, int(mode, 8))
-
 
 @dataclass
 class LinuxHostState:
@@ -44,15 +39,16 @@ class LinuxHostState:
     applied_models_dir: str | None = None
     active: str = "unknown"
     enabled: str = "unknown"
-    models_dir: PathOwner | None = None
-    parents: dict[str, PathOwner] = field(default_factory=dict)
+    paths: dict[str, PathOwner] = field(default_factory=dict)  # directories asked about
     manifests: dict[str, str] = field(default_factory=dict)  # path under manifests/ -> sha256
     blobs: dict[str, int] = field(default_factory=dict)  # sha256-<hex> -> size
     records: dict[str, str] = field(default_factory=dict)  # model -> digest of last create
-    dirs: dict[str, str] = field(default_factory=dict)  # path -> owner:group
     security: dict[str, str] = field(default_factory=dict)  # see security_state.sh.j2
     old_models: int = 0
     api_version: str | None = None
+
+    def owner(self, path: str) -> PathOwner | None:
+        return self.paths.get(path)
 
     @property
     def arch_name(self) -> str:
@@ -77,12 +73,12 @@ class LinuxOllamaState(FactBase[LinuxHostState]):
         list_blobs: bool = False,
         security: tuple[tuple[str, str], ...] = (),
     ) -> str:
-        parents = [str(p) for p in PurePosixPath(models_dir).parents]
+        paths = dict.fromkeys([*dirs, models_dir, *map(str, PurePosixPath(models_dir).parents)])
         return render(
             "linux/state.sh.j2",
             user=user, group=group, install_dir=install_dir, unit=unit,
             files=dict(files), state_dir=state_dir, models_dir=models_dir, api_url=api_url,
-            dirs=dirs, parents=parents, list_blobs=list_blobs, security=dict(security),
+            paths=list(paths), list_blobs=list_blobs, security=dict(security),
             extra_units=(FIREWALL_UNIT, NGINX_UNIT),
         )
 
@@ -99,8 +95,15 @@ def parse_state(lines: list[str]) -> LinuxHostState:
     sec_keys: dict[str, str] = {}
     hashes: dict[str, str] = {}
     units: dict[str, dict[str, str]] = {}
+    section = ""  # inside "@name" ... "@end": raw output of one command
     unit_id = ""
     for line in lines:
+        if line.startswith("@"):
+            section = "" if line == "@end" else line[1:]
+            continue
+        if section:
+            unit_id = _raw_line(state, section, line, hashes, units, unit_id)
+            continue
         key, _, value = line.partition("\t")
         if key == "arch":
             state.arch = value
@@ -108,13 +111,6 @@ def parse_state(lines: list[str]) -> LinuxHostState:
             state.systemd = value == "yes"
         elif key == "tool":
             state.tools.add(value)
-        elif key == "user":
-            name, _, uid, gid, _gecos, home, shell = (value.split(":") + [""] * 7)[:7]
-            state.user = {"name": name, "uid": uid, "gid": gid, "home": home, "shell": shell}
-        elif key == "user_groups":
-            state.user_groups = set(value.split())
-        elif key == "group":
-            state.groups_present.add(value)
         elif key == "version_dir":
             version, _, status = value.partition(" ")
             state.versions[version] = status == "complete"
@@ -123,35 +119,13 @@ def parse_state(lines: list[str]) -> LinuxHostState:
         elif key in ("filekey", "seckey"):
             name, _, path = value.partition(" ")
             (file_keys if key == "filekey" else sec_keys)[path] = name
-        elif key == "hash":
-            digest, _, path = value.partition(" ")
-            hashes[path] = digest
         elif key == "applied":
             state.applied = value.strip() or None
         elif key == "applied_models_dir":
             state.applied_models_dir = value.strip() or None
-        elif key == "unit":
-            prop, _, detail = value.partition(" ")
-            if prop == "Id":
-                unit_id = detail
-            units.setdefault(unit_id, {})[prop] = detail
-        elif key == "models_dir":
-            state.models_dir = None if value == "absent" else PathOwner.parse(value)
-        elif key == "parent":
-            owner, path = value.rsplit(" ", 1)
-            state.parents[path] = PathOwner.parse(owner)
-        elif key == "dir":
-            owner, _, path = value.partition(" ")
-            state.dirs[path] = owner
-        elif key == "manifest":
-            path, _, digest = value.rpartition(" ")
-            state.manifests[path] = digest
         elif key == "blob":
             name, _, size = value.partition(" ")
             state.blobs[name] = int(size)
-        elif key == "record":
-            name, _, digest = value.partition(" ")
-            state.records[name] = digest
         elif key == "sec":
             name, _, detail = value.partition(" ")
             state.security[name] = detail
@@ -168,6 +142,38 @@ def parse_state(lines: list[str]) -> LinuxHostState:
         state.security[name] = hashes.get(path, "absent")
     _apply_units(state, units)
     return state
+
+
+def _raw_line(state: LinuxHostState, section: str, line: str, hashes: dict[str, str],
+              units: dict[str, dict[str, str]], unit_id: str) -> str:
+    """One line of a command's own output; returns the `systemctl show` unit it belongs to."""
+    if section == "hash":  # sha256sum: "<digest>  <path>"
+        digest, _, path = line.partition("  ")
+        hashes[path] = digest
+    elif section == "manifests":  # sha256sum run in manifests/: "<digest>  ./<relpath>"
+        digest, _, path = line.partition("  ")
+        state.manifests[path.removeprefix("./")] = digest
+    elif section == "units":  # systemctl show: "Key=value" blocks, one per unit
+        prop, _, detail = line.partition("=")
+        if prop == "Id":
+            unit_id = detail
+        if prop:
+            units.setdefault(unit_id, {})[prop] = detail
+    elif section == "paths":  # stat: "<user> <group> <octal mode> <path>"
+        parts = line.split(" ", 3)
+        if len(parts) == 4:
+            state.paths[parts[3]] = PathOwner(parts[0], parts[1], int(parts[2], 8))
+    elif section == "records":  # create records: "<model> <digest>"
+        name, _, digest = line.partition(" ")
+        state.records[name] = digest
+    elif section == "passwd" and line:
+        name, _, uid, gid, _gecos, home, shell = (line.split(":") + [""] * 7)[:7]
+        state.user = {"name": name, "uid": uid, "gid": gid, "home": home, "shell": shell}
+    elif section == "user_groups":
+        state.user_groups = set(line.split())
+    elif section == "groups" and line:
+        state.groups_present.add(line.split(":", 1)[0])
+    return unit_id
 
 
 def _apply_units(state: LinuxHostState, units: dict[str, dict[str, str]]) -> None:

@@ -49,36 +49,27 @@ def _cli(settings: OllamaSettings) -> dict[str, str]:
 
 
 @operation()
-def pull_models(settings: OllamaSettings, plan: ModelPlan, current: LinuxHostState,
-                provided: frozenset[str] = frozenset()):
-    """Pull each declared model the host lacks, with bounded retries and a timeout per pull."""
-    missing = [m for m in plan.pulls if m not in present_models(current) and m not in provided]
-    if not missing:
-        host.noop("all declared models are present")
-        return
-    for model in missing:
-        yield StringCommand(render(
-            "linux/pull.sh.j2", model=model, retries=settings.pull_retries,
-            timeout=settings.pull_timeout, **_cli(settings),
-        ))
-
-
-@operation()
-def create_models(settings: OllamaSettings, plan: ModelPlan, current: LinuxHostState):
-    """Push each rendered Modelfile and `ollama create` it only when it changed since last time."""
+def models(settings: OllamaSettings, plan: ModelPlan, current: LinuxHostState,
+           provided: frozenset[str] = frozenset()):
+    """Pull each declared model the host lacks (bounded retries, a timeout per pull), then
+    `ollama create` each custom model whose rendered Modelfile changed since its last create."""
     present = present_models(current)
-    todo = [m for m in plan.custom
-            if current.records.get(m.name) != m.digest or m.name not in present]
-    if not todo:
-        host.noop("custom models are current")
+    pulls = [m for m in plan.pulls if m not in present and m not in provided]
+    creates = [m for m in plan.custom
+               if current.records.get(m.name) != m.digest or m.name not in present]
+    if not pulls and not creates:
+        host.noop("declared models are present and custom models are current")
         return
-    for model in todo:
+    entries = []
+    for model in creates:
         path = f"{MODELFILES_DIR}/{record_name(model.name)}.Modelfile"
         yield FileUploadCommand(BytesIO(model.modelfile.encode()), path)
-        yield StringCommand(render(
-            "linux/create.sh.j2", model=model.name, modelfile=path, digest=model.digest,
-            record=f"{MODELFILES_DIR}/{record_name(model.name)}.created", **_cli(settings),
-        ))
+        entries.append({"name": model.name, "modelfile": path, "digest": model.digest,
+                        "record": f"{MODELFILES_DIR}/{record_name(model.name)}.created"})
+    yield StringCommand(render(
+        "linux/models.sh.j2", pulls=pulls, creates=entries, retries=settings.pull_retries,
+        timeout=settings.pull_timeout, **_cli(settings),
+    ))
 
 
 @operation()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from io import BytesIO
+from pathlib import PurePosixPath
 
 from pyinfra import host
 from pyinfra.api import FileUploadCommand, StringCommand, operation
@@ -19,31 +20,12 @@ UPLOAD_DIR = f"{STATE_DIR}/uploads"
 
 
 @operation()
-def service_account(settings: OllamaSettings, current: LinuxHostState):
-    """The system user and group, as upstream's installer makes them, plus GPU groups."""
-    user, group = settings.service_user, settings.service_group
-    wanted_groups = sorted(current.extra_groups)
-    missing_groups = [g for g in wanted_groups if g not in current.user_groups]
-    if current.user and current.group_exists and not missing_groups:
-        host.noop(f"user {user} exists")
-        return
-    script = ["set -e"]
-    if not current.group_exists:
-        quoted = shell_quote(group)
-        script.append(f"getent group {quoted} >/dev/null || groupadd -r {quoted}")
-    if not current.user:
-        script.append(
-            f"useradd -r -s /bin/false -g {shell_quote(group)} -m -d "
-            f"{shell_quote(settings.service_home)} {shell_quote(user)}"
-        )
-    for extra in missing_groups:
-        script.append(f"usermod -a -G {shell_quote(extra)} {shell_quote(user)}")
-    yield StringCommand("\n".join(script))
+def install(settings: OllamaSettings, current: LinuxHostState, source: ReleaseSource):
+    """Service account, directories and the pinned release: one script, only the missing parts.
 
-
-@operation()
-def directories(settings: OllamaSettings, current: LinuxHostState):
-    """Install, state and models directories; the models path must be traversable by the user."""
+    The release goes into versions/<version>, verified, whole or not at all; upstream's installer
+    makes the same user and group, plus membership of the GPU groups present on the host.
+    """
     blocked = untraversable_parents(settings, current)
     if blocked:
         yield fail_host(
@@ -52,31 +34,57 @@ def directories(settings: OllamaSettings, current: LinuxHostState):
             "(Ollama would fail with 'permission denied'); grant o+x or move models_dir"
         )
         return
-    owner = current.models_dir
-    models_ok = owner is not None and (owner.user, owner.group) == (
-        settings.service_user, settings.service_group)
-    service_owner = f"{settings.service_user}:{settings.service_group}"
-    home_dirs = (settings.service_home, f"{settings.service_home}/.ollama")
-    dirs_ok = all(
-        path in current.dirs and (path not in home_dirs or current.dirs[path] == service_owner)
-        for path in required_dirs(settings)
-    )
-    if models_ok and dirs_ok:
-        host.noop("directories exist")
+    account = account_changes(settings, current)
+    make_dirs = not directories_ok(settings, current)
+    need_release = not current.versions.get(settings.version)
+    if not (account or make_dirs or need_release):
+        host.noop(f"Ollama {settings.version} is installed")
         return
-    user, group = shell_quote(settings.service_user), shell_quote(settings.service_group)
-    models = shell_quote(settings.models_dir)
-    yield StringCommand(
-        "set -e\n"
-        f"install -d -m 0755 {shell_quote(settings.install_dir + '/versions')}\n"
-        f"install -d -m 0755 {STATE_DIR} {STATE_DIR}/modelfiles\n"
-        f"install -d -m 0700 {STAGING_DIR} {UPLOAD_DIR}\n"
-        f"install -d -m 0755 -o {user} -g {group} {shell_quote(settings.service_home)}\n"
-        # Ollama writes its key pair to $HOME/.ollama at start, so that must be the user's.
-        f"install -d -m 0755 -o {user} -g {group} {shell_quote(settings.service_home)}/.ollama\n"
-        f"mkdir -p {models}\n"
-        f"chown {user}:{group} {models}\n"
-        f"chmod u+rwx {models}"
+    if need_release and source.problem:
+        yield fail_host(source.problem)
+        return
+    setup = {
+        "account": account, "make_dirs": make_dirs, "user": settings.service_user,
+        "group": settings.service_group, "home": settings.service_home,
+        "install_dir": settings.install_dir, "models_dir": settings.models_dir,
+        "state_dir": STATE_DIR, "staging_dir": STAGING_DIR, "upload_dir": UPLOAD_DIR,
+    }
+    release = None
+    if need_release:
+        release = {
+            "version": settings.version, "filename": source.filename, "url": source.url,
+            "uploaded": None, "expected": source.sha256, "checksums_url": source.checksums_url,
+        }
+    if release and source.local_file is not None:
+        # The upload needs its directory first: set up, upload, then unpack (air-gapped only).
+        if account or make_dirs:
+            yield StringCommand(render("linux/install.sh.j2", **setup, release=None))
+        release["uploaded"] = f"{UPLOAD_DIR}/{source.filename}"
+        yield FileUploadCommand(str(source.local_file), release["uploaded"])
+        yield StringCommand(render("linux/install.sh.j2", **{**setup, "account": None,
+                                                             "make_dirs": False},
+                                   release=release))
+        return
+    yield StringCommand(render("linux/install.sh.j2", **setup, release=release))
+
+
+def account_changes(settings: OllamaSettings, current: LinuxHostState) -> dict | None:
+    """What the service account lacks: its group, itself, GPU group memberships; None if nothing."""
+    missing_groups = sorted(g for g in current.extra_groups if g not in current.user_groups)
+    if current.user and current.group_exists and not missing_groups:
+        return None
+    return {"create_group": not current.group_exists, "create_user": not current.user,
+            "add_groups": missing_groups}
+
+
+def directories_ok(settings: OllamaSettings, current: LinuxHostState) -> bool:
+    service = (settings.service_user, settings.service_group)
+    home_dirs = (settings.service_home, f"{settings.service_home}/.ollama")
+    owners = {path: current.owner(path) for path in (*required_dirs(settings), settings.models_dir)}
+    return all(
+        owner is not None
+        and (path not in (*home_dirs, settings.models_dir) or (owner.user, owner.group) == service)
+        for path, owner in owners.items()
     )
 
 
@@ -89,8 +97,10 @@ def untraversable_parents(settings: OllamaSettings, current: LinuxHostState) -> 
     """Parent directories of models_dir the service user could not pass through."""
     groups = set(current.user_groups) | {settings.service_group}
     blocked = []
-    for path, owner in current.parents.items():
-        if owner.mode & 0o001:
+    for parent in PurePosixPath(settings.models_dir).parents:
+        path = str(parent)
+        owner = current.owner(path)
+        if owner is None or owner.mode & 0o001:
             continue
         if owner.user == settings.service_user and owner.mode & 0o100:
             continue
@@ -101,42 +111,6 @@ def untraversable_parents(settings: OllamaSettings, current: LinuxHostState) -> 
 
 
 @operation()
-def release(settings: OllamaSettings, current: LinuxHostState, source: ReleaseSource):
-    """Install the pinned release into versions/<version>, verified, whole or not at all."""
-    if current.versions.get(settings.version):
-        host.noop(f"Ollama {settings.version} is installed")
-        return
-    if source.problem:
-        yield fail_host(source.problem)
-        return
-    uploaded = None
-    if source.local_file is not None:
-        uploaded = f"{UPLOAD_DIR}/{source.filename}"
-        yield FileUploadCommand(str(source.local_file), uploaded)
-    yield StringCommand(render(
-        "linux/install.sh.j2",
-        install_dir=settings.install_dir, version=settings.version, filename=source.filename,
-        url=source.url, uploaded=uploaded, expected=source.sha256,
-        checksums_url=source.checksums_url,
-    ))
-
-
-@operation()
-def stage_config(files: tuple[ManagedFile, ...], current: LinuxHostState):
-    """Upload changed unit/drop-in/secret files next to nothing live: activation renames them."""
-    changed = [f for f in files if f.content is not None and current.files.get(f.key) != f.sha256]
-    if not changed:
-        host.noop("configuration files are current")
-        return
-    for managed in changed:
-        assert managed.content is not None
-        if not int(managed.mode, 8) & 0o004:  # not world-readable on the host: a secret
-            yield from upload_secret(managed.content.encode(), managed.staged, managed.key)
-        else:
-            yield FileUploadCommand(BytesIO(managed.content.encode()), managed.staged)
-
-
-@operation()
 def activate(
     settings: OllamaSettings,
     layout: Layout,
@@ -144,22 +118,29 @@ def activate(
     current: LinuxHostState,
     expected_models: frozenset[str] = frozenset(),
 ):
-    """Go live and restart once, gated by the rollout; roll back on a failed health check."""
+    """Stage changed files, go live and restart once, gated by the rollout; roll back on a
+    failed health check. Staged files sit next to nothing live until the on-host script renames
+    them into place, so a controller that dies mid-upload leaves the running service alone."""
     digest = layout.applied_digest(files)
     reasons = restart_reasons(settings, files, digest, current)
     if not reasons:
         host.noop("running configuration is current")
         return
+    yield gate()
     entries = []
     for managed in files:
         changed = current.files.get(managed.key) != managed.sha256
+        if changed and managed.content is not None:
+            if not int(managed.mode, 8) & 0o004:  # not world-readable on the host: a secret
+                yield from upload_secret(managed.content.encode(), managed.staged, managed.key)
+            else:
+                yield FileUploadCommand(BytesIO(managed.content.encode()), managed.staged)
         entries.append({
             "key": managed.key, "dest": managed.dest, "mode": managed.mode,
             "group": managed.group,
             "staged": managed.staged if changed and managed.content is not None else None,
             "absent": managed.content is None and changed,
         })
-    yield gate()
     yield StringCommand(render(
         "linux/activate.sh.j2",
         state_dir=STATE_DIR, unit=layout.unit, install_dir=settings.install_dir,
@@ -214,8 +195,6 @@ def _version_key(version: str) -> tuple[int, ...]:
         return tuple(int(p) for p in version.split("-")[0].split("."))
     except ValueError:
         return (0,)
-
-
 
 
 @operation()

@@ -18,9 +18,9 @@ def remove_ollama(settings: OllamaSettings, current: LinuxHostState, purge: bool
     installed = (
         current.versions or current.current or current.active in ("active", "failed")
         or any(sha != "absent" for sha in current.files.values())
-        or STATE_DIR in current.dirs
+        or current.owner(STATE_DIR) is not None
     )
-    if not installed and not (purge and (current.models_dir or current.user)):
+    if not installed and not (purge and (current.owner(settings.models_dir) or current.user)):
         host.noop("Ollama is not installed")
         return
     yield StringCommand(render(

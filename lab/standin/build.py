@@ -18,7 +18,9 @@ from __future__ import annotations
 import argparse
 import gzip
 import hashlib
+import importlib.util
 import io
+import marshal
 import os
 import re
 import shutil
@@ -30,6 +32,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PACKAGE = "ollama_standin"
 ARCHIVES = ("ollama-linux-amd64.tgz", "ollama-linux-amd64.tar.zst")
 MTIME = 1_700_000_000  # fixed, so archives are reproducible
+CACHE_TAG = sys.implementation.cache_tag  # e.g. cpython-311: the hosts' python3 must match
 RUNTIME_LIBS = {"libggml-base.so": 6144, "libggml-cpu-x64.so": 4096}
 
 ENTRY = '''#!/usr/bin/env python3
@@ -72,6 +75,7 @@ def _members(version: str, broken: bool) -> list[tuple[str, bytes | None, int]]:
     for lib, size in sorted(RUNTIME_LIBS.items()):
         members.append((f"lib/ollama/{lib}", _placeholder_lib(lib, size, version), 0o755))
     pkg_dir = os.path.join(HERE, PACKAGE)
+    compiled: list[tuple[str, bytes | None, int]] = []
     members.append((f"lib/ollama/{PACKAGE}", None, 0o755))
     for f in sorted(os.listdir(pkg_dir)):
         if not f.endswith(".py"):
@@ -82,7 +86,22 @@ def _members(version: str, broken: bool) -> list[tuple[str, bytes | None, int]]:
             with open(os.path.join(pkg_dir, f), "rb") as fh:
                 data = fh.read()
         members.append((f"lib/ollama/{PACKAGE}/{f}", data, 0o644))
-    return members
+        compiled.append((f"lib/ollama/{PACKAGE}/__pycache__/{f[:-3]}.{CACHE_TAG}.pyc",
+                         _pyc(data, f"{PACKAGE}/{f}"), 0o644))
+    members.append((f"lib/ollama/{PACKAGE}/__pycache__", None, 0o755))
+    return members + compiled
+
+
+def _pyc(source: bytes, filename: str) -> bytes:
+    """Bytecode for one module, so the fixture starts about as fast as upstream's binary
+    instead of compiling ~3000 lines on every call. Hash-based and checked (PEP 552): the
+    interpreter uses it only while the source beside it is unchanged, and the bytes do not
+    depend on file times, so archives stay reproducible. An interpreter of another version
+    ignores it (the file name carries the version) and compiles as before."""
+    code = compile(source, filename, "exec", dont_inherit=True)
+    checked_hash_flags = 0b11
+    return (importlib.util.MAGIC_NUMBER + checked_hash_flags.to_bytes(4, "little")
+            + importlib.util.source_hash(source) + marshal.dumps(code))
 
 
 def _tar(version: str, broken: bool) -> bytes:

@@ -15,6 +15,8 @@ import pytest
 from .conftest import PYINFRA, ROOT, deploy, main_pid, run, server_environ, sh, ssh, wipe
 from .test_models import registry_fail
 
+ACTIVATE = "Ollama on Linux | Activate (restart + health check, rollback on failure)"
+
 pytestmark = pytest.mark.lab
 
 HOSTS = ["lab01", "lab02", "lab03", "lab04", "lab05"]
@@ -143,7 +145,7 @@ def test_a_host_cut_off_mid_run_does_not_stall_the_others(healthy_fleet) -> None
     registry_fail(len(HOSTS))
     proc, _ = background_deploy(target)
     try:
-        wait_for_line(proc, "Starting operation: Ollama on Linux | Pull models")
+        wait_for_line(proc, "Starting operation: Ollama on Linux | Models")
         assert run([FLEET, "cut", "lab05"]).returncode == 0
         proc.wait(timeout=240)
     finally:
@@ -241,6 +243,6 @@ def test_dry_run_with_diff_shows_the_change_and_touches_nothing(healthy_fleet) -
     assert dry.returncode == 0, dry.output
     assert '[lab04] +Environment="OLLAMA_KEEP_ALIVE=11m"' in dry.output
     planned = {op["name"]: op["hosts_with_change"] for op in dry.report["plan"]}
-    assert planned["Ollama on Linux | Stage configuration"] == ["lab04"]
-    assert planned["Ollama on Linux | Pull models"] == []
+    assert planned[ACTIVATE] == ["lab04"]
+    assert planned["Ollama on Linux | Models"] == []
     assert main_pid("lab04") == pid and dropin("lab04") == before

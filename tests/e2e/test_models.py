@@ -96,7 +96,7 @@ def test_changing_num_ctx_for_one_group_recreates_only_that_model_there(  # noqa
     result = deploy(fleet(big_ctx=32768))
     assert result.returncode == 0, result.output
     for name in ("lab01", "lab02"):
-        assert result.changed(name) == ["Ollama on Linux | Create custom models"]
+        assert result.changed(name) == ["Ollama on Linux | Models"]
         after = tags(name)
         assert after["qwen2.5:0.5b-long"]["digest"] != (
             before[name]["qwen2.5:0.5b-long"]["digest"])
@@ -146,7 +146,7 @@ def test_a_permanently_failing_pull_fails_that_host_while_the_others_finish(  # 
     assert "pull of nosuchmodel:1b failed after 2 attempt(s)" in result.output
     # The closing summary names the failed host and why.
     assert "ollama-fleet: 1 host(s) failed" in result.output
-    assert "lab02: Pull models: pull of nosuchmodel:1b failed" in result.output
+    assert "lab02: Models: pull of nosuchmodel:1b failed" in result.output
     assert result.failed("lab02") and not result.failed("lab01")
     assert "smollm:135m" in tags("lab01")
 

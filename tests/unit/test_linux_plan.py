@@ -30,26 +30,25 @@ def converged_fact(settings: OllamaSettings) -> list[str]:
     layout = Layout(settings)
     files = layout.managed_files()
     plan = plan_models(settings, "web1", {})
-    owner = f"{settings.service_user}:{settings.service_group}"
+    owner = f"{settings.service_user} {settings.service_group}"
     lines = ["arch\tx86_64", "systemd\tyes", "tool\tcurl", "tool\tzstd", "tool\tsystemctl",
-             "user\tollama:x:999:999::/usr/share/ollama:/bin/false", "user_groups\tollama",
-             "group\tollama", f"version_dir\t{settings.version} complete",
-             f"current\t{settings.version}", "unit\tId ollama.service",
-             "unit\tActiveState active", "unit\tUnitFileState enabled",
+             "@passwd", "ollama:x:999:999::/usr/share/ollama:/bin/false",
+             "@user_groups", "ollama", "@groups", "ollama:x:999:", "@end",
+             f"version_dir\t{settings.version} complete", f"current\t{settings.version}",
+             "@units", "Id=ollama.service", "ActiveState=active", "UnitFileState=enabled", "",
+             "Id=nginx.service", "ActiveState=inactive", "UnitFileState=", "@end",
              f"applied\t{layout.applied_digest(files)}",
              f"applied_models_dir\t{settings.models_dir}",
-             "models_dir\tollama ollama 755", "api\t" + json.dumps({"version": settings.version})]
-    for f in files:
-        lines.append(f"filekey\t{f.key} {f.dest}")
-        if f.content is not None:
-            lines.append(f"hash\t{f.sha256} {f.dest}")
-    lines += [f"dir\t{owner} {d}" for d in (
+             "api\t" + json.dumps({"version": settings.version})]
+    lines += [f"filekey\t{f.key} {f.dest}" for f in files]
+    lines += ["@hash"] + [f"{f.sha256}  {f.dest}" for f in files if f.content is not None]
+    lines += ["@paths"] + [f"{owner} 755 {d}" for d in (
         f"{settings.install_dir}/versions", STATE_DIR, f"{STATE_DIR}/modelfiles",
         f"{STATE_DIR}/staged", f"{STATE_DIR}/uploads", settings.service_home,
-        f"{settings.service_home}/.ollama")]
-    lines += ["manifest\tregistry.ollama.ai/library/qwen2.5/0.5b abc",
-              "manifest\tregistry.ollama.ai/library/q-32k/latest def"]
-    lines += [f"record\t{m.name} {m.digest}" for m in plan.custom]
+        f"{settings.service_home}/.ollama", settings.models_dir)] + ["@end"]
+    lines += ["@manifests", "abc  ./registry.ollama.ai/library/qwen2.5/0.5b",
+              "def  ./registry.ollama.ai/library/q-32k/latest", "@end"]
+    lines += ["@records"] + [f"{m.name} {m.digest}" for m in plan.custom] + ["@end"]
     return lines
 
 
@@ -80,8 +79,10 @@ def test_changed_modelfile_is_pushed_and_created_alone() -> None:
     settings = make(custom_models=[{"name": "q-32k", "from": "qwen2.5:0.5b",
                                     "parameters": {"num_ctx": 16384}}])
     commands, uploads = run(settings, converged_fact(make()))
-    assert uploads == [f"{STATE_DIR}/modelfiles/{record_name('q-32k:latest')}.Modelfile"]
-    assert len(commands) == 2 and "create q-32k:latest -f" in commands[1]
+    modelfile = f"{STATE_DIR}/modelfiles/{record_name('q-32k:latest')}.Modelfile"
+    assert uploads == [modelfile]
+    assert len(commands) == 2 and f"\ncreate q-32k:latest {modelfile} " in commands[1]
+    assert "\npull " not in commands[1]  # the base model is present
 
 
 def test_upgrade_installs_verifies_and_switches() -> None:
@@ -97,10 +98,12 @@ def test_upgrade_installs_verifies_and_switches() -> None:
 def test_fresh_host_gets_everything_in_order() -> None:
     settings = make()
     commands, uploads = run(settings, ["arch\tx86_64", "systemd\tyes", "api\tdown"])
-    kinds = ["useradd", "install -d", "tar -xzf", 'systemctl restart "$unit"', "pull",
-             "create q-32k:latest"]
-    positions = [next(i for i, c in enumerate(commands) if kind in c) for kind in kinds]
-    assert positions == sorted(positions)
+    kinds = ["useradd", "install -d", "tar -xzf", 'systemctl restart "$unit"',
+             "\npull qwen2.5:0.5b", "\ncreate q-32k:latest"]
+    order = [(i, c.index(kind)) for kind in kinds
+             for i, c in enumerate(commands) if kind in c]
+    assert len(order) == len(kinds) and order == sorted(order)
+    assert len(commands) == 4  # fact, install (account + directories + release), activate, models
     assert {f"{STATE_DIR}/staged/unit", f"{STATE_DIR}/staged/dropin"} <= set(uploads)
 
 
