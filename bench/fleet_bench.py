@@ -516,9 +516,13 @@ def targets(summary: dict[str, Any], seed: dict[str, Any] | None) -> list[str]:
         if ref:
             ratio = rows["fresh"]["wall"] / ref["wall"]
             checks.append((ratio <= 1.5, f"fresh {ratio:.2f}x archive+start (<= 1.5x)"))
-            checks.append((True, f"[fresh {rows['fresh']['wall'] / ref['by_hand']:.2f}x by hand]"))
         lines.append(f"{size:>3} hosts: " + ", ".join(
             f"{'ok' if ok else 'MISSED'} {text}" for ok, text in checks))
+        if ref:  # no target, but it tells a slow deploy from unavoidable work
+            by_hand = ref["by_hand"] / ref["wall"]
+            ours = rows["fresh"]["wall"] / ref["by_hand"]
+            lines.append(f"{'':>10} (by hand the same converge takes {by_hand:.2f}x "
+                         f"archive+start; the deploy is {ours:.2f}x by hand)")
     sizes = sorted(int(s) for s in summary)
     if len(sizes) > 1 and sizes[-1] >= 4 * sizes[0]:
         ratio = (summary[str(sizes[-1])]["no-change"]["wall"]
