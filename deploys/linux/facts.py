@@ -79,7 +79,7 @@ class LinuxOllamaState(FactBase[LinuxHostState]):
             user=user, group=group, install_dir=install_dir, unit=unit,
             files=dict(files), state_dir=state_dir, models_dir=models_dir, api_url=api_url,
             paths=list(paths), list_blobs=list_blobs, security=dict(security),
-            extra_units=(FIREWALL_UNIT, NGINX_UNIT),
+            firewall_unit=FIREWALL_UNIT, nginx_unit=NGINX_UNIT,
         )
 
     def default(self) -> LinuxHostState:

@@ -18,14 +18,14 @@ from pyinfra.api import FileUploadCommand, StringCommand, operation
 
 from ..render import render
 from ..settings import OllamaSettings
-from .facts import LinuxHostState
+from .facts import FIREWALL_UNIT, LinuxHostState
 from .layout import STAGING_DIR, STATE_DIR
 
 TABLE = "ollama_fleet"
 NFT = "/usr/sbin/nft"
 RULES_DIR = "/etc/ollama-fleet"
 RULES = f"{RULES_DIR}/nftables.nft"
-UNIT = "ollama-fleet-firewall.service"
+UNIT = FIREWALL_UNIT
 UNIT_PATH = f"/etc/systemd/system/{UNIT}"
 # sha256 of `nft -s list table` (counters left out) right after our load: a different live
 # listing means someone changed or flushed the table since, and it is loaded again.
