@@ -34,41 +34,43 @@ def install(settings: OllamaSettings, current: LinuxHostState, source: ReleaseSo
             "(Ollama would fail with 'permission denied'); grant o+x or move models_dir"
         )
         return
-    account = account_changes(settings, current)
+    account = account_changes(current)
     make_dirs = not directories_ok(settings, current)
     need_release = not current.versions.get(settings.version)
     if not (account or make_dirs or need_release):
         host.noop(f"Ollama {settings.version} is installed")
         return
-    if need_release and source.problem:
+    if not need_release:
+        yield install_script(settings, account, make_dirs)
+        return
+    if source.problem:
         yield fail_host(source.problem)
         return
-    setup = {
-        "account": account, "make_dirs": make_dirs, "user": settings.service_user,
-        "group": settings.service_group, "home": settings.service_home,
-        "install_dir": settings.install_dir, "models_dir": settings.models_dir,
-        "state_dir": STATE_DIR, "staging_dir": STAGING_DIR, "upload_dir": UPLOAD_DIR,
-    }
-    release = None
-    if need_release:
-        release = {
-            "version": settings.version, "filename": source.filename, "url": source.url,
-            "uploaded": None, "expected": source.sha256, "checksums_url": source.checksums_url,
-        }
-    if release and source.local_file is not None:
-        # The upload needs its directory first: set up, upload, then unpack (air-gapped only).
-        if account or make_dirs:
-            yield StringCommand(render("linux/install.sh.j2", **setup, release=None))
-        release["uploaded"] = f"{UPLOAD_DIR}/{source.filename}"
-        yield FileUploadCommand(str(source.local_file), release["uploaded"])
-        yield StringCommand(render("linux/install.sh.j2", **{**setup, "account": None,
-                                                             "make_dirs": False},
-                                   release=release))
+    release = {"version": settings.version, "filename": source.filename, "url": source.url,
+               "uploaded": None, "expected": source.sha256,
+               "checksums_url": source.checksums_url}
+    if source.local_file is None:
+        yield install_script(settings, account, make_dirs, release)
         return
-    yield StringCommand(render("linux/install.sh.j2", **setup, release=release))
+    # Air-gapped: the upload needs its directory first, so set up, upload, then unpack.
+    if account or make_dirs:
+        yield install_script(settings, account, make_dirs)
+    release["uploaded"] = f"{UPLOAD_DIR}/{source.filename}"
+    yield FileUploadCommand(str(source.local_file), release["uploaded"])
+    yield install_script(settings, release=release)
 
 
-def account_changes(settings: OllamaSettings, current: LinuxHostState) -> dict | None:
+def install_script(settings: OllamaSettings, account: dict | None = None,
+                   make_dirs: bool = False, release: dict | None = None) -> StringCommand:
+    return StringCommand(render(
+        "linux/install.sh.j2", account=account, make_dirs=make_dirs, release=release,
+        user=settings.service_user, group=settings.service_group, home=settings.service_home,
+        install_dir=settings.install_dir, models_dir=settings.models_dir, state_dir=STATE_DIR,
+        staging_dir=STAGING_DIR, upload_dir=UPLOAD_DIR,
+    ))
+
+
+def account_changes(current: LinuxHostState) -> dict | None:
     """What the service account lacks: its group, itself, GPU group memberships; None if nothing."""
     missing_groups = sorted(g for g in current.extra_groups if g not in current.user_groups)
     if current.user and current.group_exists and not missing_groups:

@@ -113,6 +113,24 @@ def test_upgrade_then_downgrade_switch_atomically_and_keep_the_previous_release(
     assert not ssh("lab01", "ls /opt/ollama/versions/.partial-* 2>/dev/null").stdout
 
 
+def test_air_gapped_release_comes_from_the_controller(fresh, artifacts) -> None:  # noqa: ANN001
+    # The hosts' download URL leads nowhere: the release can only arrive as an upload.
+    release = artifacts / "files" / "releases" / "v0.14.1"
+    data = {**three_hosts()["lab03"], "ollama_version": "0.14.1",
+            "ollama_archive_file": str(release),
+            "ollama_archive_url": "http://10.231.0.1:9/nowhere/{filename}"}
+    try:
+        result = deploy({"lab03": data})
+        assert result.returncode == 0, result.output
+        assert json.loads(sh("lab03", "curl -fsS localhost:11434/api/version"))["version"] == (
+            "0.14.1")
+        assert sh("lab03", "ls -A /var/lib/ollama-fleet/uploads") == ""  # archive cleaned up
+        again = deploy({"lab03": data})
+        assert again.returncode == 0 and again.changed("lab03") == [], again.output
+    finally:
+        assert deploy({"lab03": three_hosts()["lab03"]}).returncode == 0
+
+
 def test_checksum_mismatch_leaves_the_host_as_it_was(fresh) -> None:  # noqa: ANN001
     pid = main_pid("lab02")
     before = sh("lab02", "ls /opt/ollama/versions; readlink /opt/ollama/current")

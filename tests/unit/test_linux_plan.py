@@ -3,6 +3,7 @@ connector with recorded state-fact output (the same decisions the lab tests prov
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -115,3 +116,19 @@ def test_host_without_systemd_fails_with_a_reason_and_nothing_else(
     with pytest.raises((PyinfraError, AssertionError)):  # the only host failed
         run(make(), ["arch\tx86_64", "systemd\tno"])
     assert "does not run systemd" in caplog.text
+
+
+def test_air_gapped_release_is_uploaded_into_a_directory_made_first(tmp_path) -> None:  # noqa: ANN001
+    archive = tmp_path / "ollama-linux-amd64.tgz"
+    archive.write_bytes(b"not really a release, but its digest is listed")
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    (tmp_path / "sha256sum.txt").write_text(f"{digest}  ./ollama-linux-amd64.tgz\n")
+    settings = make(archive_file=str(tmp_path))
+    commands, uploads = run(settings, ["arch\tx86_64", "systemd\tyes", "api\tdown"])
+    uploaded = f"{STATE_DIR}/uploads/ollama-linux-amd64.tgz"
+    assert uploads[0] == uploaded
+    setup = next(i for i, c in enumerate(commands) if f"install -d -m 0700 {STATE_DIR}" in c)
+    unpack = next(i for i, c in enumerate(commands) if f"archive={uploaded}" in c)
+    assert setup < unpack and "useradd" in commands[setup]
+    assert f"expected={digest}" in commands[unpack]
+    assert "download of" not in commands[unpack]  # nothing is fetched from the network
