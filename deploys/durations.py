@@ -15,8 +15,11 @@ ACCEPTED = (
 
 
 def parse_go_duration(text: str) -> float:
-    """Seconds for a Go duration string; ValueError for anything Go would reject."""
-    s = text.strip()
+    """Seconds for a Go duration string; ValueError for anything Go would reject.
+
+    The text is judged exactly as given: surrounding whitespace is an error, not stripped.
+    """
+    s = text
     sign = -1.0 if s.startswith("-") else 1.0
     body = s[1:] if s[:1] in "+-" else s
     if body == "0":
@@ -40,7 +43,10 @@ def parse_keep_alive(value: str | int) -> float:
         raise ValueError("a boolean is not a duration")
     if isinstance(value, int):
         return float(value)
-    text = value.strip().strip("\"'")
+    text = value
+    if text != text.strip() or (text[:1] in ("\"", "'") and text[-1:] == text[:1]):
+        raise ValueError(f"{value!r} has surrounding whitespace or quotes; write the duration "
+                         "alone (nothing is stripped)")
     try:
         return parse_go_duration(text)
     except ValueError:

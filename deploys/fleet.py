@@ -5,9 +5,9 @@ from __future__ import annotations
 import weakref
 from dataclasses import dataclass
 
-from pyinfra import host, state
+from pyinfra import host, logger, state
 
-from . import summary
+from . import preflight, summary
 from .model_plan import ModelPlan, ModelPlanError, plan_models
 from .rollout import batch_size, rollout_for
 from .settings import OllamaSettings, SettingsError, settings_from_data
@@ -26,30 +26,27 @@ class FleetPlan:
     max_failures: int
 
 
-_PLANS: weakref.WeakKeyDictionary[object, FleetPlan] = weakref.WeakKeyDictionary()
+_PLANS: weakref.WeakKeyDictionary[object, FleetPlan | SettingsError] = (
+    weakref.WeakKeyDictionary())
 
 
 def fleet_plan() -> FleetPlan:
     """Validate every host in this run once; any problem anywhere stops the run untouched."""
     cached = _PLANS.get(state)
+    if isinstance(cached, SettingsError):
+        raise cached  # pyinfra loads the deploy once per host: report once, stop every time
     if cached is not None:
         return cached
-    problems: list[str] = []
-    plans: dict[str, HostPlan] = {}
     hosts = [h for h in state.inventory if state.is_host_in_limit(h)]
-    for member in hosts:
-        data = member.data.dict()
-        try:
-            settings = settings_from_data(data, member.name)
-            plans[member.name] = HostPlan(settings, plan_models(settings, member.name, data))
-        except SettingsError as exc:
-            problems.extend(exc.problems)
-        except ModelPlanError as exc:
-            problems.extend(str(exc).splitlines())
-    if not problems:
-        problems.extend(_fleet_wide_agreement(plans))
+    plans, problems, warnings = check_fleet([(m.name, m.data.dict()) for m in hosts])
+    for text in warnings:
+        logger.warning(f"ollama-fleet warning: {text}")
+        summary.note_warning(state, text)
     if problems:
-        raise SettingsError(problems)
+        error = SettingsError(problems)
+        _PLANS[state] = error
+        raise error
+    summary.install(state)
     first = next(iter(plans.values())).settings if plans else None
     plan = FleetPlan(
         hosts=plans,
@@ -58,8 +55,44 @@ def fleet_plan() -> FleetPlan:
     )
     _PLANS[state] = plan
     rollout_for(state, plan.max_failures)
-    summary.install(state)
     return plan
+
+
+def check_fleet(
+    members: list[tuple[str, dict]],
+) -> tuple[dict[str, HostPlan], list[str], list[str]]:
+    """Every host's settings, model plan, controller files and warnings, in one pass:
+    (plans of the valid hosts, every problem, every warning). Never raises for bad input."""
+    problems: list[str] = []
+    warnings: list[str] = []
+    plans: dict[str, HostPlan] = {}
+    for name, data in members:
+        try:
+            settings = settings_from_data(data, name)
+        except SettingsError as exc:
+            problems.extend(exc.problems)
+            continue
+        host_problems = [f.line(name, settings) for f in preflight.controller_problems(settings)]
+        host_warnings = [f.line(name, settings) for f in preflight.warnings_for(settings)]
+        try:
+            models = plan_models(settings, name, data)
+        except ModelPlanError as exc:
+            host_problems.extend(str(exc).splitlines())
+        except Exception as exc:  # noqa: BLE001 - any failure becomes a report line
+            host_problems.append(f"host {name}: ollama_models / ollama_custom_models: the model "
+                                 f"plan failed: {type(exc).__name__}: {exc}")
+        else:
+            if not host_problems:
+                plans[name] = HostPlan(settings, models)
+        if settings.strict:
+            host_problems.extend(f"{text} (an error: ollama_strict is on)"
+                                 for text in host_warnings)
+        else:
+            warnings.extend(host_warnings)
+        problems.extend(host_problems)
+    if not problems:
+        problems.extend(_fleet_wide_agreement(plans))
+    return plans, list(dict.fromkeys(problems)), warnings
 
 
 def _fleet_wide_agreement(plans: dict[str, HostPlan]) -> list[str]:

@@ -9,6 +9,7 @@ from pyinfra import logger
 from pyinfra.api import FileUploadCommand, FunctionCommand, StringCommand
 from pyinfra.api.command import PyinfraCommand
 
+from .render import sh_command
 from .summary import note_failure
 
 
@@ -47,6 +48,6 @@ def upload_secret(content: bytes, dest: str, name: str) -> Iterator[PyinfraComma
     world-readable) and then copies it into place; a secret goes through a 0700 directory of the
     SSH user instead. The relative path resolves to that user's home for the upload and the copy.
     """
-    yield StringCommand(f"install -d -m 0700 {PRIVATE_UPLOAD_DIR}", _sudo=False)
+    yield StringCommand(sh_command("install", "-d", "-m", "0700", PRIVATE_UPLOAD_DIR), _sudo=False)
     yield FileUploadCommand(BytesIO(content), dest,
                             remote_temp_filename=f"{PRIVATE_UPLOAD_DIR}/{name}")

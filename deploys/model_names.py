@@ -11,6 +11,8 @@ name fail before any host is contacted.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 DEFAULT_HOST = "registry.ollama.ai"
@@ -83,6 +85,11 @@ class ModelName:
     def manifest_path(self) -> str:
         """Manifest location relative to the models directory (OLLAMA_MODELS), "/"-separated."""
         return f"manifests/{self.host}/{self.namespace}/{self.model}/{self.tag}"
+
+    @property
+    def key(self) -> str:
+        """Ollama's identity for the name (see :func:`model_key`)."""
+        return self.full.lower()
 
     def __str__(self) -> str:
         return self.short
@@ -177,3 +184,100 @@ def normalize_model_name(name: str) -> str:
 def manifest_relpath(name: str) -> str:
     """``qwen2.5:7b`` -> ``manifests/registry.ollama.ai/library/qwen2.5/7b``."""
     return parse_model_name(name).manifest_path
+
+
+# --------------------------------------------------------------------------- identity
+#
+# Ollama treats two names as the same model when their parts, with the defaults filled in,
+# are equal ignoring ASCII case (Name.EqualFold; the name alphabet is ASCII only). So
+# `Qwen2.5:0.5B`, `qwen2.5:0.5b`, `library/qwen2.5:0.5b` and
+# `registry.ollama.ai/library/qwen2.5:0.5b` are one model, and `q` is `q:latest`. Every
+# comparison of model names in this project goes through model_key; comparing the strings
+# themselves would, for example, let prune remove a declared model spelled differently.
+
+
+def model_key(name: str) -> str:
+    """The identity Ollama gives a name: ``host/namespace/model:tag``, defaults filled in,
+    lower-cased. Raises :class:`ModelNameError` for an invalid name."""
+    return parse_model_name(name).full.lower()
+
+
+def model_key_or_none(name: str) -> str | None:
+    """:func:`model_key`, or None for a string that is not a valid model name (stray files)."""
+    try:
+        return model_key(name)
+    except ModelNameError:
+        return None
+
+
+def same_model(a: str, b: str) -> bool:
+    """Whether Ollama would take the two names for the same model."""
+    key_a, key_b = model_key_or_none(a), model_key_or_none(b)
+    return key_a is not None and key_a == key_b
+
+
+class ModelNames(AbstractSet[str]):
+    """A set of model names compared by :func:`model_key`.
+
+    Membership, difference and intersection follow Ollama's identity; iteration yields one
+    spelling per model (the first one given). Invalid names are kept under their own text,
+    so they never match a valid one.
+    """
+
+    __slots__ = ("_by_key",)
+
+    def __init__(self, names: Iterable[str] = ()) -> None:
+        self._by_key: dict[str, str] = {}
+        for name in names:
+            self._by_key.setdefault(_key_of(name), name)
+
+    @classmethod
+    def _from_iterable(cls, it: Iterable[str]) -> ModelNames:
+        return cls(it)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and _key_of(name) in self._by_key
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._by_key.values())
+
+    def __len__(self) -> int:
+        return len(self._by_key)
+
+    def __repr__(self) -> str:
+        return f"ModelNames({sorted(self._by_key.values())!r})"
+
+    def keys(self) -> frozenset[str]:
+        return frozenset(self._by_key)
+
+    def get(self, name: str) -> str | None:
+        """The spelling held for the model ``name`` names, if any."""
+        return self._by_key.get(_key_of(name))
+
+
+def _key_of(name: str) -> str:
+    key = model_key_or_none(name)
+    return key if key is not None else f"\0invalid:{name}"
+
+
+def matching(names: Iterable[str], name: str) -> list[str]:
+    """Those of ``names`` that are the same model as ``name`` (in their given order)."""
+    key = model_key_or_none(name)
+    return [n for n in names if key is not None and model_key_or_none(n) == key]
+
+
+def recorded_digest(
+    records: Mapping[str, str], name: str, exact_first: bool = False
+) -> str | None:
+    """The digest a host's create records hold for the model ``name``, compared by identity.
+
+    Records written under another spelling of the same model count. When several records
+    name the model and disagree, None: the model is then re-created (and the leftovers
+    removed), never wrongly taken as current. With ``exact_first`` a record under exactly
+    ``name`` wins (for hosts whose record files are named by the spelling, so the one for the
+    current spelling is the newest create of it).
+    """
+    if exact_first and name in records:
+        return records[name]
+    digests = {records[n] for n in matching(records, name)}
+    return digests.pop() if len(digests) == 1 else None

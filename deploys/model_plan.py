@@ -13,8 +13,9 @@ from typing import Any
 
 import jinja2
 
-from .model_names import normalize_model_name
+from .model_names import ModelNames, model_key, normalize_model_name
 from .modelfile import ModelfileError, parse_modelfile, render_declaration
+from .modelfile_template import render_modelfile_template
 from .settings import CustomModel, OllamaSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -41,8 +42,15 @@ class ModelPlan:
     keep: frozenset[str] = field(default_factory=frozenset)  # never pruned
 
     @property
-    def declared(self) -> frozenset[str]:
-        return frozenset(self.pulls) | {m.name for m in self.custom} | self.keep
+    def declared(self) -> ModelNames:
+        """Every model the host must keep, compared as Ollama compares names (prune never
+        removes one of these, whatever its spelling on the host)."""
+        return ModelNames([*self.pulls, *(m.name for m in self.custom), *sorted(self.keep)])
+
+    @property
+    def wanted(self) -> ModelNames:
+        """The models that must be present: pulls and custom models."""
+        return ModelNames([*self.pulls, *(m.name for m in self.custom)])
 
 
 class ModelPlanError(ValueError):
@@ -54,10 +62,10 @@ def plan_models(
 ) -> ModelPlan:
     """Render and check every model a host declares; raise ModelPlanError naming the host."""
     problems: list[str] = []
-    pulls: list[str] = []
+    pulls: dict[str, str] = {}  # model_key -> the first spelling declared
     for raw in settings.models:
         try:
-            pulls.append(normalize_model_name(raw))
+            pulls.setdefault(model_key(raw), normalize_model_name(raw))
         except ValueError as exc:
             problems.append(f"host {host_name}: ollama_models entry {raw!r}: {exc}")
 
@@ -68,11 +76,24 @@ def plan_models(
         except (ModelfileError, ValueError, jinja2.TemplateError, OSError) as exc:
             problems.append(f"host {host_name}: custom model {decl.name!r}: {exc}")
 
-    custom_names = {m.name for m in rendered}
+    custom_names: dict[str, str] = {}
+    for model in rendered:
+        key = model_key(model.name)
+        if key in custom_names:
+            problems.append(
+                f"host {host_name}: custom models {custom_names[key]!r} and {model.name!r} are "
+                "the same model to Ollama (names compare without case, with the default "
+                "registry, namespace and tag filled in); declare it once")
+        elif key in pulls:
+            problems.append(
+                f"host {host_name}: custom model {model.name!r} is the same model as "
+                f"ollama_models entry {pulls[key]!r}; `ollama create` would replace the pulled "
+                "model (give the custom model its own name)")
+        custom_names.setdefault(key, model.name)
     for model in rendered:
         if model.base_is_file:
             continue
-        if model.base not in pulls and model.base not in custom_names:
+        if model_key(model.base) not in pulls and model_key(model.base) not in custom_names:
             problems.append(
                 f"host {host_name}: custom model {model.name!r}: FROM {model.base!r} is neither "
                 "in ollama_models nor another custom model (declare it, or use a file path)"
@@ -81,7 +102,7 @@ def plan_models(
         raise ModelPlanError("\n".join(problems))
     bases = {m.base for m in rendered if not m.base_is_file}
     return ModelPlan(
-        pulls=tuple(dict.fromkeys(pulls)),
+        pulls=tuple(pulls.values()),
         custom=tuple(_creation_order(rendered)),
         prune=settings.prune_models,
         keep=frozenset(bases),
@@ -92,14 +113,10 @@ def _render(decl: CustomModel, host_name: str, host_data: dict[str, Any]) -> Ren
     name = normalize_model_name(decl.name)
     if decl.modelfile is not None:
         source = _template_path(decl.modelfile)
-        env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(source.parent)),
-            undefined=jinja2.StrictUndefined,
-            keep_trailing_newline=True,
-        )
         # Templates see the host's data as variables, and `host.name` / `host.data` like pyinfra.
         host = SimpleNamespace(name=host_name, data=SimpleNamespace(**host_data))
-        text = env.get_template(source.name).render({**host_data, "host": host})
+        # Every value is checked to land exactly in the field it was written into.
+        text = render_modelfile_template(source, {**host_data, "host": host})
         parsed = parse_modelfile(text, source=str(source))
     else:
         text = render_declaration(
@@ -129,19 +146,20 @@ def _template_path(path: str) -> Path:
 
 def _creation_order(models: list[RenderedModel]) -> list[RenderedModel]:
     """Bases first, so a custom model built FROM another custom model finds it."""
-    by_name = {m.name: m for m in models}
+    by_key = {model_key(m.name): m for m in models}
     ordered: list[RenderedModel] = []
     seen: set[str] = set()
 
     def visit(model: RenderedModel, chain: tuple[str, ...]) -> None:
-        if model.name in seen:
+        key = model_key(model.name)
+        if key in seen:
             return
-        if model.name in chain:
+        if key in (model_key(c) for c in chain):
             raise ModelPlanError(f"custom models build on each other in a loop: {chain}")
-        base = by_name.get(model.base)
+        base = None if model.base_is_file else by_key.get(model_key(model.base))
         if base is not None:
             visit(base, (*chain, model.name))
-        seen.add(model.name)
+        seen.add(key)
         ordered.append(model)
 
     for model in models:

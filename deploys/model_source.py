@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from .model_names import parse_model_name
+from .model_names import model_key_or_none, parse_model_name
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,11 @@ class StoredModel:
     blobs: tuple[Blob, ...]
 
     @property
+    def key(self) -> str:
+        """Ollama's identity for the model (see model_names.model_key)."""
+        return parse_model_name(self.name).key
+
+    @property
     def manifest_sha256(self) -> str:
         return hashlib.sha256(self.manifest).hexdigest()
 
@@ -44,7 +49,14 @@ def load_model(store: Path, name: str) -> StoredModel | None:
     relpath = parsed.manifest_path.removeprefix("manifests/")
     manifest_path = store / "manifests" / relpath
     if not manifest_path.is_file():
-        return None
+        # Ollama matches names without case, and a manifest path keeps the case of whoever
+        # wrote it first: `Qwen2.5:0.5B` is the store's qwen2.5/0.5b.
+        found = _find_manifest(store, parsed.key)
+        if found is None:
+            return None
+        relpath = found
+        manifest_path = store / "manifests" / relpath
+        parsed = parse_model_name("{}/{}/{}:{}".format(*relpath.split("/")))
     raw = manifest_path.read_bytes()
     try:
         document = json.loads(raw)
@@ -60,6 +72,18 @@ def load_model(store: Path, name: str) -> StoredModel | None:
             raise ModelSourceError(f"{name}: blob {blob_name} is missing from {store}/blobs")
         blobs.append(Blob(blob_name, path, path.stat().st_size))
     return StoredModel(parsed.short, relpath, raw, tuple(blobs))
+
+
+def _find_manifest(store: Path, key: str) -> str | None:
+    """The manifest path (under manifests/) of the model with this identity, if any."""
+    root = store / "manifests"
+    if not root.is_dir():
+        return None
+    for path in sorted(root.glob("*/*/*/*")):
+        relpath = path.relative_to(root).as_posix()
+        if path.is_file() and model_key_or_none("{}/{}/{}:{}".format(*relpath.split("/"))) == key:
+            return relpath
+    return None
 
 
 @cache

@@ -358,6 +358,9 @@ class _Raw:
     first_line_text: str = ""  # the value's first line, for comment diagnostics
 
 
+RawInstruction = _Raw
+
+
 def _expected_instructions() -> str:
     return ", ".join(name.upper() for name in INSTRUCTIONS)
 
@@ -832,6 +835,14 @@ def parse_modelfile(text: str, source: str = "<Modelfile>") -> Modelfile:
         text = text[1:]
     raws = _Tokenizer(text, source).run()
     return Modelfile(_validate(raws, source))
+
+
+def tokenize_modelfile(text: str, source: str = "<Modelfile>") -> list[RawInstruction]:
+    """The instructions as Ollama's parser splits them, before any validation of their values
+    (for comparing the structure of two renderings of one template)."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return _Tokenizer(text, source).run()
 
 
 def _parameter_lines(parameters: Mapping[str, object]) -> Iterable[tuple[str, str]]:

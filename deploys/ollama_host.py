@@ -58,8 +58,15 @@ class HostParseError(ValueError):
 
 
 def parse_ollama_host(value: str) -> BindAddress:
-    """Parse like Ollama, but raise where Ollama would log a warning and fall back."""
-    text = value.strip().strip("\"'")
+    """Parse like Ollama, but raise where Ollama would log a warning and fall back.
+
+    Ollama trims whitespace and quotes; we refuse them instead, so the value checked is the
+    value written.
+    """
+    text = value
+    if text != text.strip() or text.strip("\"'") != text:
+        raise HostParseError(f"{value!r} has surrounding whitespace or quotes; write the address "
+                             "alone (nothing is stripped)")
     scheme, sep, hostport = text.partition("://")
     default_port = DEFAULT_PORT
     if not sep:

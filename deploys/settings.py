@@ -8,23 +8,31 @@ would silently replace with a default.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
+import json
+import os
 import re
-from pathlib import PurePosixPath
-from typing import Any, Literal
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pyinfra.api.exceptions import PyinfraError
 
+from . import validation as rules
 from .durations import ACCEPTED as DURATION_ACCEPTED
 from .durations import parse_keep_alive
 from .ollama_host import BindAddress, HostParseError, parse_ollama_host
@@ -35,6 +43,13 @@ ENV_PREFIX = "OLLAMA_FLEET_"
 UPSTREAM_RELEASES = "https://github.com/ollama/ollama/releases/download/v{version}"
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 SEMVER = re.compile(r"\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?")
+# OLLAMA_FLEET_* variables of the project's own tooling (the lab and the test suites).
+ENV_NAMESPACES_NOT_SETTINGS = ("LAB_", "TEST_")
+# An allowlist wider than this counts as no allowlist (see allow_networks).
+WIDEST_IPV4_PREFIX = 8
+WIDEST_IPV6_PREFIX = 16
+# Names of extra_env variables whose values are hidden in every message.
+SECRET_NAME = re.compile(r"TOKEN|KEY|SECRET|PASSW|PWD|CREDENTIAL|AUTH|COOKIE|SESSION", re.I)
 # Settings with a field of their own must not be smuggled in through extra_env.
 RESERVED_ENV = {
     "OLLAMA_HOST": "host / port", "OLLAMA_MODELS": "models_dir", "OLLAMA_KEEP_ALIVE": "keep_alive",
@@ -49,6 +64,10 @@ RESERVED_ENV = {
     "ROCR_VISIBLE_DEVICES": "rocr_visible_devices",
     "HSA_OVERRIDE_GFX_VERSION": "hsa_override_gfx_version",
 }
+# While settings_from_data validates: it reads the environment itself (to name the variable
+# behind each value), and the fields already reported, whose cross-field rules are skipped.
+_FROM_DATA: ContextVar[frozenset[str] | None] = ContextVar("_FROM_DATA", default=None)
+RESERVED_ENV_FOLDED = {name.upper(): field for name, field in RESERVED_ENV.items()}
 
 
 def version_tuple(version: str) -> tuple[int, int, int]:
@@ -65,18 +84,80 @@ def setting(default: Any = None, doc: str = "", accepted: str = "", **kwargs: An
 class FieldProblem(ValueError):
     """A cross-field problem that still names the one setting to change."""
 
-    def __init__(self, field: str, message: str):
+    def __init__(self, field: str, message: str, depends: tuple[str, ...] = ()):
         super().__init__(message)
         self.field = field
+        self.depends = frozenset((field, *depends))
 
 
-class Message(BaseModel):
+class FieldProblems(ValueError):
+    """Every cross-field problem at once (a model validator can raise only one error)."""
+
+    def __init__(self, problems: list[FieldProblem]):
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+
+
+class CleanStrings(BaseModel):
+    """Refuse control characters, edge whitespace and wrapping quotes in every string of the
+    input, at any depth, before any rule about meaning (settings_from_data reports all of them;
+    this catches direct construction)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _clean_strings(cls, data: Any) -> Any:
+        for path, problem in rules.walk_strings(data, cls):
+            where = ".".join(str(p) for p in path) or "value"
+            raise ValueError(f"{where} {problem}")
+        return data
+
+
+def _check(rule: Any) -> Any:
+    """An AfterValidator from a rule that returns a problem text or None."""
+
+    def check(value: str) -> str:
+        problem = rule(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    return AfterValidator(check)
+
+
+Origin = Annotated[str, _check(rules.origin_problem)]
+NoProxyEntry = Annotated[str, _check(rules.no_proxy_problem)]
+
+
+def _network(value: str) -> str:
+    try:
+        return str(ipaddress.ip_network(value, strict=False))
+    except ValueError:
+        raise ValueError(f"{value!r} is not a CIDR network like 10.0.0.0/8") from None
+
+
+Network = Annotated[str, AfterValidator(_network)]
+
+
+def covers_everyone(network: str) -> bool:
+    """A network so wide that an allowlist holding it restricts nothing worth the name."""
+    net = ipaddress.ip_network(network, strict=False)
+    if isinstance(net, ipaddress.IPv6Network):
+        mapped = ipaddress.ip_network("::ffff:0:0/96")
+        if net.prefixlen <= 96 and mapped.subnet_of(net):
+            return True  # holds every IPv4-mapped address
+        if net.subnet_of(mapped):
+            return net.prefixlen - 96 < WIDEST_IPV4_PREFIX
+        return net.prefixlen < WIDEST_IPV6_PREFIX
+    return net.prefixlen < WIDEST_IPV4_PREFIX
+
+
+class Message(CleanStrings):
     model_config = ConfigDict(extra="forbid")
     role: Literal["system", "user", "assistant"]
     content: str
 
 
-class CustomModel(BaseModel):
+class CustomModel(CleanStrings):
     """A model built on the hosts with `ollama create`, from a short declaration or a template."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
@@ -101,11 +182,11 @@ class CustomModel(BaseModel):
         return self
 
 
-class AuthProxy(BaseModel):
+class AuthProxy(CleanStrings):
     """nginx in front of Ollama: TLS plus a bearer token or basic auth."""
 
     model_config = ConfigDict(extra="forbid")
-    listen: str = Field("0.0.0.0", description="Address nginx listens on")
+    listen: str = Field("0.0.0.0", description="Address nginx listens on (an IP address)")
     port: int = Field(8443, ge=1, le=65535, description="Port nginx listens on (TLS)")
     tls_cert: str | None = Field(None, description="Controller path of a PEM certificate")
     tls_key: str | None = Field(None, description="Controller path of its PEM key")
@@ -129,8 +210,8 @@ class AuthProxy(BaseModel):
             # htpasswd is "user:hash" per line; nginx splits at the first colon.
             if not re.fullmatch(r"[A-Za-z0-9._@-]+", user):
                 raise ValueError(f"basic-auth user {user!r}: letters, digits, . _ @ - only")
-            if not password.get_secret_value() or "\n" in password.get_secret_value():
-                raise ValueError(f"basic-auth user {user!r}: the password is empty or multi-line")
+            if not password.get_secret_value():
+                raise ValueError(f"basic-auth user {user!r}: the password is empty")
         try:
             ipaddress.ip_address(self.listen)
         except ValueError:
@@ -138,8 +219,11 @@ class AuthProxy(BaseModel):
         return self
 
 
-class OllamaSettings(BaseSettings):
+class OllamaSettings(BaseSettings, CleanStrings):
     """Everything ollama-fleet manages on one host."""
+
+    # Where each value came from: field -> OLLAMA_FLEET_* variable, for the ones set that way.
+    _env_sources: dict[str, str] = PrivateAttr(default_factory=dict)
 
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, extra="forbid", populate_by_name=True, case_sensitive=False,
@@ -156,14 +240,17 @@ class OllamaSettings(BaseSettings):
     archive_url: str = setting(
         UPSTREAM_RELEASES + "/{filename}",
         "URL the hosts download the release from; {version}, {filename} and {arch} are filled in.",
-        "an http(s) URL")
+        "an http(s) URL; placeholders {version}, {filename}, {arch} only (a literal brace is "
+        "{{ or }})")
     checksums_url: str = setting(
         UPSTREAM_RELEASES + "/sha256sum.txt",
-        "URL of the release's sha256sum.txt, used when sha256 is not given.", "an http(s) URL")
+        "URL of the release's sha256sum.txt, used when sha256 is not given.",
+        "an http(s) URL; placeholders {version}, {filename}, {arch} only")
     archive_file: str | None = setting(
         None, "Release archive on the controller, uploaded to the hosts instead of downloading "
-        "(air-gapped fleets). A directory holding the release files also works.",
-        "a path on the controller")
+        "(air-gapped fleets). A directory holding the release files also works. Checked on the "
+        "controller before any host is touched.", "an existing file or directory on the "
+        "controller")
     archive_format: Literal["auto", "tgz", "tar.zst"] = setting(
         "auto", "Archive format; auto picks tar.zst from 0.14.0 on and tgz before, as upstream.",
         "auto, tgz or tar.zst")
@@ -173,26 +260,35 @@ class OllamaSettings(BaseSettings):
     allow_unverified_archive: bool = setting(
         False, "Install even when no checksum can be checked (explicit opt-out; not advised).")
     install_dir: str = setting(
-        "/opt/ollama", "Root of the versioned installs: versions/<version>/ and a current link.",
-        "an absolute path")
+        "/opt/ollama", "Root of the versioned installs: versions/<version>/ and a current link. "
+        "Never a system directory (/, /usr, /opt, /var/lib, ...) nor an ancestor of one, and "
+        "not inside models_dir or service_home (the service user owns those).",
+        "a normalised absolute path (no ., .., //, trailing /)")
     keep_versions: int = setting(
         2, "Installed versions kept for rollback, the running one included.", "1 or more", ge=1)
     bin_link: str = setting(
-        "/usr/local/bin/ollama", "Symlink to the current ollama binary, for operators' shells.",
-        "an absolute path")
+        "/usr/local/bin/ollama", "Symlink to the current ollama binary, for operators' shells. "
+        "Its name starts with ollama, it is not in a directory the distribution's packages own "
+        "(/bin, /usr/bin, /sbin, /usr/sbin, ...), and the Linux deploy only replaces a symbolic "
+        "link (never a file) there.",
+        "a normalised absolute path whose last part starts with ollama, e.g. "
+        "/usr/local/bin/ollama")
 
     # --- service ----------------------------------------------------------------------------
     service_name: str = setting("ollama", "systemd unit name (without .service).",
                                 "letters, digits, - and _", pattern=r"^[A-Za-z0-9_-]+$")
-    service_user: str = setting("ollama", "System user the server runs as.",
+    service_user: str = setting("ollama", "System user the server runs as (root is warned "
+                                "about: the API could then write anywhere).",
                                 "a POSIX user name", pattern=r"^[a-z_][a-z0-9_-]*$")
     service_group: str = setting("ollama", "Primary group of the service user.",
                                  "a POSIX group name", pattern=r"^[a-z_][a-z0-9_-]*$")
-    service_home: str = setting("/usr/share/ollama", "Home directory of the service user.",
-                                "an absolute path")
+    service_home: str = setting("/usr/share/ollama", "Home directory of the service user "
+                                "(created and chowned to it; never a system directory).",
+                                "a normalised absolute path")
     models_dir: str = setting(
-        "/usr/share/ollama/.ollama/models", "OLLAMA_MODELS: where models are stored.",
-        "an absolute path")
+        "/usr/share/ollama/.ollama/models", "OLLAMA_MODELS: where models are stored (chowned to "
+        "the service user; never a system directory nor inside install_dir).",
+        "a normalised absolute path")
     models_dir_migration: Literal["refuse", "copy"] = setting(
         "refuse", "What to do when models_dir changes and the old one holds models: refuse the "
         "change, or copy the models across (the old directory is kept).", "refuse or copy")
@@ -211,7 +307,8 @@ class OllamaSettings(BaseSettings):
     # --- Ollama's environment ---------------------------------------------------------------
     host: str = setting(
         "127.0.0.1", "Bind address (OLLAMA_HOST); may carry a port.",
-        "an IP address or host name, optionally with :port, e.g. 127.0.0.1, 0.0.0.0:8080, [::1]")
+        "an IP address or RFC 1123 host name, optionally http:// and :port, e.g. 127.0.0.1, "
+        "0.0.0.0:8080, [::1]:11434, :11434 (all interfaces); IPv6 in brackets before a port")
     port: int | None = setting(
         None, "Port, folded into OLLAMA_HOST (Ollama has no OLLAMA_PORT).", "1 to 65535",
         ge=1, le=65535)
@@ -220,23 +317,29 @@ class OllamaSettings(BaseSettings):
     load_timeout: str | int | None = setting(
         None, "OLLAMA_LOAD_TIMEOUT: how long a model load may stall.", DURATION_ACCEPTED)
     context_length: int | None = setting(
-        None, "OLLAMA_CONTEXT_LENGTH: default context window (Ollama 0.5.13 and later).",
+        None, "OLLAMA_CONTEXT_LENGTH: default context window (Ollama 0.5.13 and later). Below "
+        "2048 is warned about (most prompts would be cut).",
         "a whole number of tokens, 1 or more", ge=1)
     num_parallel: int | None = setting(
-        None, "OLLAMA_NUM_PARALLEL: parallel requests per model.", "a whole number, 1 or more",
+        None, "OLLAMA_NUM_PARALLEL: parallel requests per model (each multiplies the context "
+        "memory; above 64 is warned about).", "a whole number, 1 or more",
         ge=1)
     max_loaded_models: int | None = setting(
         None, "OLLAMA_MAX_LOADED_MODELS: models loaded at once (0 = automatic).",
         "a whole number, 0 or more", ge=0)
     max_queue: int | None = setting(
-        None, "OLLAMA_MAX_QUEUE: queued requests before 503.", "a whole number, 1 or more", ge=1)
+        None, "OLLAMA_MAX_QUEUE: queued requests before 503 (above 10000 is warned about).",
+        "a whole number, 1 or more", ge=1)
     flash_attention: bool | None = setting(
         None, "OLLAMA_FLASH_ATTENTION: force flash attention on or off.", "true or false")
     kv_cache_type: Literal["f16", "q8_0", "q4_0"] | None = setting(
         None, "OLLAMA_KV_CACHE_TYPE: K/V cache quantisation.", "f16, q8_0 or q4_0")
-    origins: list[str] = setting(
-        [], "OLLAMA_ORIGINS: extra allowed CORS origins (CORS only, not authentication).",
-        "a list of origins such as https://app.example.com", )
+    origins: list[Origin] = setting(
+        [], "OLLAMA_ORIGINS: extra allowed CORS origins (CORS only, not authentication). A "
+        "wildcard on a non-loopback bind is warned about.",
+        "a list of origins scheme://host[:port] such as https://app.example.com; one * per "
+        "origin at most (https://*.example.com, app://*, or * alone); without a *, only http, "
+        "https and browser-extension schemes (Ollama would not start otherwise)")
     gpu_overhead: int | None = setting(
         None, "OLLAMA_GPU_OVERHEAD: VRAM bytes to reserve per GPU.", "a whole number of bytes",
         ge=0)
@@ -261,10 +364,15 @@ class OllamaSettings(BaseSettings):
     https_proxy: SecretStr | None = setting(
         None, "HTTPS_PROXY for model pulls; kept in a 0600 file, never printed.",
         "an http(s) proxy URL, credentials allowed")
-    no_proxy: list[str] = setting([], "NO_PROXY: hosts that bypass the proxy.", "host names")
+    no_proxy: list[NoProxyEntry] = setting(
+        [], "NO_PROXY: hosts that bypass the proxy.",
+        "host names (.example.com and *.example.com for subdomains), IP addresses or CIDR "
+        "networks, optionally with :port, or *")
     extra_env: dict[str, str] = setting(
-        {}, "Any other environment for the server (free-form).",
-        "NAME: value pairs; not HTTP_PROXY, not variables that have a setting of their own")
+        {}, "Any other environment for the server (free-form). Values of names that look "
+        "secret (TOKEN, KEY, SECRET, PASSWORD, ...) are hidden in messages.",
+        "NAME: value pairs, single-line values; not HTTP_PROXY, not OLLAMA_PORT, not variables "
+        "that have a setting of their own (in any letter case)")
 
     # --- models -----------------------------------------------------------------------------
     models: list[str] = setting([], "Models to pull, e.g. qwen2.5:7b.", "model names")
@@ -276,8 +384,9 @@ class OllamaSettings(BaseSettings):
     pull_retries: int = setting(3, "Attempts per model pull.", "1 to 20", ge=1, le=20)
     pull_timeout: int = setting(3600, "Seconds one pull may take.", "1 or more", ge=1)
     model_source: str | None = setting(
-        None, "Controller-side Ollama model store to seed hosts from (offline distribution).",
-        "a path on the controller")
+        None, "Controller-side Ollama model store to seed hosts from (offline distribution). "
+        "Must exist and hold manifests/ and blobs/: a missing store is an error, never a "
+        "silent fallback to pulling.", "an Ollama model store directory on the controller")
 
     # --- fleet operations -------------------------------------------------------------------
     rollout_batch: int | str = setting(
@@ -287,24 +396,34 @@ class OllamaSettings(BaseSettings):
         0, "Failed hosts tolerated before the rollout stops.", "0 or more", ge=0)
 
     # --- security ---------------------------------------------------------------------------
-    allow_networks: list[str] = setting(
-        [], "Networks allowed to reach the API; enforced by a host firewall.",
-        "CIDR networks like 10.0.0.0/8 or 2001:db8::/32")
+    allow_networks: list[Network] = setting(
+        [], "Networks allowed to reach the API; enforced by a host firewall. A network wider "
+        f"than /{WIDEST_IPV4_PREFIX} (IPv4) or /{WIDEST_IPV6_PREFIX} (IPv6), such as 0.0.0.0/0 "
+        "or ::/0, restricts nothing and counts as exposure (needs expose_unauthenticated).",
+        f"CIDR networks like 10.0.0.0/8 or 2001:db8::/32, at most /{WIDEST_IPV4_PREFIX} and "
+        f"/{WIDEST_IPV6_PREFIX} wide")
     expose_unauthenticated: bool = setting(
-        False, "Acknowledge that a non-loopback bind without allow_networks exposes an "
-        "unauthenticated API to the whole network.")
+        False, "Acknowledge that a non-loopback bind without a (narrow enough) allow_networks "
+        "exposes an unauthenticated API to the whole network. Always warned about when set.")
     auth_proxy: AuthProxy | None = setting(
-        None, "Put nginx with TLS and token/basic auth in front of Ollama.")
+        None, "Put nginx with TLS and token/basic auth in front of Ollama (Linux hosts only). "
+        "tls_cert and tls_key are controller paths, checked for PEM content before any host is "
+        "touched.")
+    strict: bool = setting(
+        False, "Treat every warning (legal but suspicious values, listed at the start and the "
+        "end of the run) as an error, for CI pipelines.")
 
     # --- Windows ----------------------------------------------------------------------------
     windows_mode: Literal["server", "desktop"] = setting(
         "server", "Windows: headless service from the zip, or the desktop app installer.",
         "server or desktop")
     windows_install_dir: str = setting(
-        r"C:\Program Files\Ollama", "Windows: root of the versioned installs (server mode).",
-        "an absolute Windows path")
+        r"C:\Program Files\Ollama", "Windows: root of the versioned installs (server mode). "
+        "Never a drive root, C:\\Windows or below it, C:\\Program Files, C:\\ProgramData or "
+        "C:\\Users themselves.", "a normalised absolute Windows path")
     windows_models_dir: str = setting(
-        r"C:\ProgramData\Ollama\models", "Windows: OLLAMA_MODELS.", "an absolute Windows path")
+        r"C:\ProgramData\Ollama\models", "Windows: OLLAMA_MODELS (same rules as "
+        "windows_install_dir; the two do not nest).", "a normalised absolute Windows path")
     windows_service_account: str = setting(
         "SYSTEM", "Windows: account the scheduled task runs as (server mode).",
         "SYSTEM, NETWORK SERVICE or a user name")
@@ -319,9 +438,14 @@ class OllamaSettings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Environment first: a CI pipeline's OLLAMA_FLEET_* overrides the inventory's data.
+        if _FROM_DATA.get() is not None:
+            return (init_settings,)  # settings_from_data has merged the environment already
         return env_settings, init_settings
 
     # --- field rules ------------------------------------------------------------------------
+    # Strings arrive here already free of control characters, edge whitespace and wrapping
+    # quotes (CleanStrings); nothing below strips or unquotes: the value checked is the value
+    # written.
     @field_validator("version")
     @classmethod
     def _version(cls, value: str) -> str:
@@ -329,22 +453,47 @@ class OllamaSettings(BaseSettings):
             raise ValueError("not a release number")
         return value
 
-    @field_validator("install_dir", "bin_link", "service_home", "models_dir")
+    @field_validator("install_dir", "service_home", "models_dir")
     @classmethod
-    def _absolute(cls, value: str) -> str:
-        path = PurePosixPath(value)
-        if not path.is_absolute() or ".." in path.parts:
-            raise ValueError("not an absolute path")
-        if re.search(r"[\s\"'\\$`%]", value):
-            raise ValueError("contains spaces, quotes, backslashes, $, ` or %")
-        return str(path)
+    def _managed_dir(cls, value: str, info: ValidationInfo) -> str:
+        why = {
+            "install_dir": "ollama-fleet creates, replaces and on uninstall removes the "
+                           "install_dir tree",
+            "service_home": "ollama-fleet creates service_home and chowns it to the service "
+                            "user, which would hand it",
+            "models_dir": "ollama-fleet chowns models_dir to the service user, which would "
+                          "hand it",
+        }[str(info.field_name)]
+        if why.endswith("hand it"):
+            why += f" {value}"
+        problem = rules.linux_path_problem(value, why)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("bin_link")
+    @classmethod
+    def _bin_link(cls, value: str) -> str:
+        problem = rules.bin_link_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @field_validator("windows_install_dir", "windows_models_dir")
     @classmethod
-    def _windows_path(cls, value: str) -> str:
-        if not re.match(r'^[A-Za-z]:\\[^"*?<>|\r\n]*$', value) or "\\..\\" in value + "\\":
-            raise ValueError(
-                'not an absolute Windows path (drive letter, no .., none of "*?<>|)')
+    def _windows_path(cls, value: str, info: ValidationInfo) -> str:
+        why = ("ollama-fleet creates, grants access to and on uninstall removes "
+               f"{info.field_name}")
+        problem = rules.windows_path_problem(value, why)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("keep_alive", "load_timeout", mode="before")
+    @classmethod
+    def _not_a_boolean(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("a boolean is not a duration (true would mean 1 second)")
         return value
 
     @field_validator("keep_alive", "load_timeout")
@@ -357,6 +506,8 @@ class OllamaSettings(BaseSettings):
     @field_validator("host")
     @classmethod
     def _host(cls, value: str) -> str:
+        if not value:
+            raise ValueError("empty; leave the setting out for the default 127.0.0.1")
         try:
             parsed = parse_ollama_host(value)
         except HostParseError as exc:
@@ -365,7 +516,12 @@ class OllamaSettings(BaseSettings):
             raise ValueError("Ollama serves plain HTTP only; for TLS use auth_proxy")
         if parsed.path:
             raise ValueError("a path is not supported in a bind address")
-        if value.strip().startswith("http://") and not parsed.port_given:
+        hostport = value.partition("://")[2] if "://" in value else value
+        if hostport and not hostport.startswith(":"):
+            problem = rules.host_port_problem(hostport)
+            if problem:
+                raise ValueError(problem)
+        if value.startswith("http://") and not parsed.port_given:
             raise ValueError("an http:// address without a port means port 80 to Ollama, not "
                              "11434; write the port explicitly")
         return value
@@ -373,83 +529,158 @@ class OllamaSettings(BaseSettings):
     @field_validator("archive_url", "checksums_url")
     @classmethod
     def _url(cls, value: str) -> str:
-        if not re.match(r"https?://[^\s\"'`$\\]+$", value):
-            raise ValueError("not an http(s) URL without spaces or quotes")
-        return value
-
-    @field_validator("origins", "no_proxy")
-    @classmethod
-    def _no_commas(cls, value: list[str]) -> list[str]:
-        for item in value:
-            if not item or "," in item or re.search(r"\s", item):
-                raise ValueError(f"{item!r}: each entry is one item, no commas or spaces")
+        problem = rules.url_template_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("https_proxy")
     @classmethod
     def _proxy(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not re.match(r"https?://\S+$", value.get_secret_value()):
-            raise ValueError("not an http(s) proxy URL")
+        if value is not None:
+            problem = rules.http_url_problem(value.get_secret_value(), credentials=True)
+            if problem:
+                # The value stays hidden: only the kind of problem is named.
+                raise ValueError(f"not an http(s) proxy URL http(s)://[user:password@]host"
+                                 f"[:port] ({problem.split(chr(39))[0].strip()})")
         return value
 
     @field_validator("extra_env")
     @classmethod
     def _extra_env(cls, value: dict[str, str]) -> dict[str, str]:
-        for name, item in value.items():
+        for name in value:
             if not ENV_NAME.fullmatch(name):
                 raise ValueError(f"{name!r} is not an environment variable name")
-            if name.upper() == "HTTP_PROXY":
-                raise ValueError("HTTP_PROXY breaks Ollama's clients; use https_proxy for pulls")
-            if name in RESERVED_ENV:
-                raise ValueError(f"{name} has a setting of its own: {RESERVED_ENV[name]}")
-            if not isinstance(item, str) or "\n" in item or "\0" in item:
-                raise ValueError(f"{name}: values are single-line strings")
+            folded = name.upper()
+            if folded == "HTTP_PROXY":
+                raise ValueError(f"{name}: HTTP_PROXY breaks Ollama's clients; use https_proxy "
+                                 "for pulls")
+            if folded == "OLLAMA_PORT":
+                raise ValueError(f"{name}: Ollama has no OLLAMA_PORT; use port")
+            if folded in RESERVED_ENV_FOLDED:
+                raise ValueError(f"{name} has a setting of its own: "
+                                 f"{RESERVED_ENV_FOLDED[folded]}")
         return value
 
     @field_validator("rollout_batch")
     @classmethod
     def _batch(cls, value: int | str) -> int | str:
+        if isinstance(value, str) and value.isdigit():
+            value = int(value)
         if isinstance(value, int):
             if value < 1:
                 raise ValueError("a batch holds at least one host")
             return value
-        match = re.fullmatch(r"(\d+)%", value.strip())
+        match = re.fullmatch(r"(\d+)%", value)
         if not match or not 0 < int(match.group(1)) <= 100:
             raise ValueError("not a count or a percentage from 1% to 100%")
-        return value.strip()
-
-    @field_validator("allow_networks")
-    @classmethod
-    def _networks(cls, value: list[str]) -> list[str]:
-        return [str(ipaddress.ip_network(item, strict=False)) for item in value]
+        return value
 
     @model_validator(mode="after")
     def _cross_field(self) -> OllamaSettings:
+        skip = _FROM_DATA.get() or frozenset()
+        problems = [p for p in self._cross_field_problems() if not (p.depends & skip)]
+        if problems:
+            raise FieldProblems(problems)
+        return self
+
+    def _cross_field_problems(self) -> Iterator[FieldProblem]:
+        """Every rule between settings; each problem names the settings it read."""
         bind = parse_ollama_host(self.host)
         if self.port is not None and bind.port_given and bind.port != self.port:
-            raise FieldProblem("port", f"host {self.host!r} already carries port {bind.port}; "
-                               "give the port once")
+            yield FieldProblem("port", f"host {self.host!r} already carries port {bind.port}; "
+                               "give the port once", ("host",))
         if self.context_length is not None and version_tuple(self.version) < (0, 5, 13):
-            raise FieldProblem("context_length", "needs Ollama 0.5.13 or later; version "
-                               f"{self.version} would ignore it")
+            yield FieldProblem("context_length", "needs Ollama 0.5.13 or later; version "
+                               f"{self.version} would ignore it", ("version",))
         exposed = not bind.is_loopback
+        if self.auth_proxy is not None and self.platform == "windows":
+            yield FieldProblem("auth_proxy", "auth_proxy is supported on Linux hosts only; a "
+                               "Windows host would silently run without it", ("platform",))
         if exposed and self.auth_proxy is not None:
-            raise FieldProblem("host", "with auth_proxy, Ollama must bind loopback (nginx is "
-                               "the exposed side); set host to 127.0.0.1")
+            yield FieldProblem("host", "with auth_proxy, Ollama must bind loopback (nginx is "
+                               "the exposed side); set host to 127.0.0.1", ("auth_proxy",))
         if self.auth_proxy is not None and self.auth_proxy.port == self.bind.port:
-            raise FieldProblem("auth_proxy", f"nginx and Ollama would both use port "
-                               f"{self.bind.port}; give auth_proxy another port")
-        if exposed and not self.allow_networks and not self.expose_unauthenticated:
-            raise FieldProblem(
+            yield FieldProblem("auth_proxy", f"nginx and Ollama would both use port "
+                               f"{self.bind.port}; give auth_proxy another port",
+                               ("host", "port"))
+        wide = [n for n in self.allow_networks if covers_everyone(n)]
+        if exposed and wide and not self.expose_unauthenticated:
+            yield FieldProblem(
+                "allow_networks",
+                f"{', '.join(wide)} admits (nearly) every address: a network wider than "
+                f"/{WIDEST_IPV4_PREFIX} (IPv4) or /{WIDEST_IPV6_PREFIX} (IPv6) restricts "
+                "nothing, so Ollama's unauthenticated API is exposed; narrow it to the networks "
+                "that may connect, or set expose_unauthenticated: true to acknowledge the risk",
+                ("host", "expose_unauthenticated"))
+        elif exposed and not self.allow_networks and not self.expose_unauthenticated:
+            yield FieldProblem(
                 "host",
                 f"{self.host!r} exposes Ollama's API, which has no authentication, to the "
                 "network: anyone who reaches it can pull, create and delete models. Either set "
                 "allow_networks to the networks that may connect (enforced by a firewall), or set "
-                "expose_unauthenticated: true to acknowledge the risk (or use auth_proxy)")
-        names = [m.name for m in self.custom_models]
-        if len(set(names)) != len(names):
-            raise FieldProblem("custom_models", "declares the same name twice")
-        return self
+                "expose_unauthenticated: true to acknowledge the risk (or use auth_proxy)",
+                ("allow_networks", "expose_unauthenticated"))
+        yield from self._path_overlaps()
+        yield from self._model_name_clashes()
+
+    def _path_overlaps(self) -> Iterator[FieldProblem]:
+        owned = {"models_dir": self.models_dir, "service_home": self.service_home}
+        for name, path in owned.items():
+            if rules.is_within(self.install_dir, path):
+                yield FieldProblem(
+                    "install_dir", f"{self.install_dir} is inside {name} ({path}), which the "
+                    "service user owns: it could replace the binaries that root and operators "
+                    "run", (name,))
+            if rules.is_within(self.bin_link, path):
+                yield FieldProblem("bin_link", f"{self.bin_link} is inside {name} ({path}), "
+                                   "which the service user owns", (name,))
+        for name in ("models_dir", "service_home"):
+            path = getattr(self, name)
+            if rules.is_within(path, self.install_dir) and not rules.is_within(
+                    self.install_dir, path):
+                yield FieldProblem(
+                    name, f"{path} is inside install_dir ({self.install_dir}), which uninstall "
+                    "removes and which must stay root-owned", ("install_dir",))
+        if rules.is_within(self.bin_link, self.install_dir):
+            yield FieldProblem("bin_link", f"{self.bin_link} is inside install_dir "
+                               f"({self.install_dir}); put the link outside it",
+                               ("install_dir",))
+        win_install, win_models = self.windows_install_dir, self.windows_models_dir
+        if rules.windows_is_within(win_models, win_install) or rules.windows_is_within(
+                win_install, win_models):
+            yield FieldProblem(
+                "windows_models_dir", f"{win_models} and windows_install_dir ({win_install}) "
+                "nest: versions are pruned and uninstall removes the install directory",
+                ("windows_install_dir",))
+
+    def _model_name_clashes(self) -> Iterator[FieldProblem]:
+        from .model_names import normalize_model_name  # noqa: PLC0415 - no import cycle at load
+
+        def key(name: str) -> str | None:
+            try:
+                return normalize_model_name(name).lower()
+            except ValueError:
+                return None  # a bad name is reported by the model plan
+
+        seen: dict[str, str] = {}
+        for decl in self.custom_models:
+            folded = key(decl.name)
+            if folded is None:
+                continue
+            if folded in seen:
+                yield FieldProblem(
+                    "custom_models", f"{seen[folded]!r} and {decl.name!r} are the same model "
+                    "(names compare as model:tag, ignoring letter case, like Ollama); declare "
+                    "it once")
+            seen.setdefault(folded, decl.name)
+        for pulled in self.models:
+            folded = key(pulled)
+            if folded is not None and folded in seen:
+                yield FieldProblem(
+                    "custom_models", f"custom model {seen[folded]!r} has the name of the pulled "
+                    f"model {pulled!r} in models; one would silently replace the other",
+                    ("models",))
 
     # --- derived values ---------------------------------------------------------------------
     @property
@@ -517,11 +748,17 @@ class SettingsError(PyinfraError, ValueError):
         super().__init__(f"invalid ollama-fleet settings:\n{listing}")
 
 
-SECRET_FIELDS = {"https_proxy", "auth_proxy"}
+SECRET_FIELDS = {"https_proxy"}
+HIDDEN = "<hidden>"
 
 
-def settings_from_data(data: dict[str, Any], host_name: str) -> OllamaSettings:
-    """Build a host's settings from its pyinfra data; raise SettingsError naming the host."""
+def settings_from_data(
+    data: Mapping[str, Any], host_name: str, environ: Mapping[str, str] | None = None
+) -> OllamaSettings:
+    """Build a host's settings from its pyinfra data and the OLLAMA_FLEET_* environment;
+    raise SettingsError listing every problem, each naming the host, the setting (and the
+    variable it came from), the value (secrets hidden) and what is accepted."""
+    environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}
     problems: list[str] = []
     for key, value in data.items():
@@ -534,39 +771,222 @@ def settings_from_data(data: dict[str, Any], host_name: str) -> OllamaSettings:
                             + (f"; did you mean {DATA_PREFIX}{hint}?" if hint else ""))
             continue
         values[field] = value
-    if problems:
+    env_values, sources, env_problems = _from_environment(environ)
+    problems.extend(f"all hosts: {p}" for p in env_problems)  # the same for every host
+    values.update(env_values)
+
+    # Clean strings first, everywhere: a field holding one bad character is reported for that
+    # and left out of the rules about meaning (which would only add noise about the same value).
+    invalid: set[str] = set(_unparsed_env_fields(environ, sources))
+    for field, value in list(values.items()):
+        model = OllamaSettings if field in OllamaSettings.model_fields else None
+        for path, problem in rules.walk_strings({field: value}, model):
+            problems.append(_line(host_name, [str(p) for p in path], _at(value, path[1:]),
+                                  problem, sources))
+            invalid.add(field)
+    for field in invalid:
+        values.pop(field, None)
+
+    settings: OllamaSettings | None = None
+    try:
+        settings = _validate(values, frozenset(invalid))
+    except ValidationError as exc:
+        bad = set(invalid)
+        cross_ran = False
+        for err in exc.errors():
+            loc = err.get("loc", ())
+            if err.get("type") == "missing" and loc and loc[0] in invalid:
+                continue  # already reported, and left out for that reason
+            problems.extend(_describe(host_name, err, sources))
+            if loc and isinstance(loc[0], str) and loc[0] in OllamaSettings.model_fields:
+                bad.add(loc[0])
+            else:
+                cross_ran = True
+        if not cross_ran and not any(
+                OllamaSettings.model_fields[f].is_required() for f in bad):
+            # The rules between settings did not run; run them on the valid ones.
+            retry = {k: v for k, v in values.items() if k not in bad}
+            try:
+                _validate(retry, frozenset(bad))
+            except ValidationError as again:
+                for err in again.errors():
+                    if not err.get("loc"):
+                        problems.extend(_describe(host_name, err, sources))
+    if problems or settings is None:
         raise SettingsError(problems)
+    settings._env_sources = dict(sources)
+    return settings
+
+
+def _validate(values: dict[str, Any], invalid: frozenset[str]) -> OllamaSettings:
+    token = _FROM_DATA.set(invalid)
     try:
         return OllamaSettings(**values)
-    except ValidationError as exc:
-        raise SettingsError([_describe(host_name, err) for err in exc.errors()]) from None
+    finally:
+        _FROM_DATA.reset(token)
+
+
+def _from_environment(
+    environ: Mapping[str, str],
+) -> tuple[dict[str, Any], dict[str, str], list[str]]:
+    """OLLAMA_FLEET_<FIELD> values (JSON for lists, mappings and nested settings), the variable
+    each came from, and the problems: unknown names, unreadable JSON."""
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    problems: list[str] = []
+    for name in sorted(environ):
+        if not name.upper().startswith(ENV_PREFIX):
+            continue
+        rest = name[len(ENV_PREFIX):]
+        if rest.upper().startswith(ENV_NAMESPACES_NOT_SETTINGS):
+            continue
+        field = rest.lower()
+        if field not in OllamaSettings.model_fields:
+            hint = _closest(field)
+            problems.append(f"environment variable {name} is not a setting"
+                            + (f"; did you mean {ENV_PREFIX}{hint.upper()}?" if hint else ""))
+            continue
+        raw = environ[name]
+        sources[field] = name
+        if _is_complex(OllamaSettings.model_fields[field].annotation):
+            try:
+                values[field] = json.loads(raw)
+            except ValueError as exc:
+                problems.append(
+                    f"{DATA_PREFIX}{field} (from {name}) = {_redact(field, [], raw)}: not JSON "
+                    f"({exc}); lists and mappings are given as JSON, e.g. "
+                    f"{name}='[\"a\", \"b\"]' or '{{\"NAME\": \"value\"}}'")
+                values.pop(field, None)
+                sources[field] = name
+                continue
+        else:
+            values[field] = raw
+    return values, sources, problems
+
+
+def _unparsed_env_fields(environ: Mapping[str, str], sources: dict[str, str]) -> Iterator[str]:
+    for field, name in sources.items():
+        if _is_complex(OllamaSettings.model_fields[field].annotation):
+            try:
+                json.loads(environ[name])
+            except ValueError:
+                yield field
+
+
+def _is_complex(annotation: Any) -> bool:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return True
+    if get_origin(annotation) in (list, dict, tuple, set):
+        return True
+    if get_origin(annotation) is Annotated:
+        return _is_complex(get_args(annotation)[0])
+    return any(_is_complex(arg) for arg in get_args(annotation) if arg is not type(None))
 
 
 def _closest(field: str) -> str | None:
-    import difflib
-
     matches = difflib.get_close_matches(field, OllamaSettings.model_fields, n=1, cutoff=0.7)
     return matches[0] if matches else None
 
 
-def _describe(host_name: str, err: Any) -> str:
-    loc = [str(part) for part in err.get("loc", ())]
-    problem = (err.get("ctx") or {}).get("error")
-    if isinstance(problem, FieldProblem):
-        loc = [problem.field]
-        err = {**err, "input": (err.get("input") or {}).get(problem.field)}
-    field = loc[0] if loc else "settings"
-    where = f"{DATA_PREFIX}{field}" + "".join(f"[{p}]" for p in loc[1:]) if loc else "settings"
+def _at(value: Any, path: tuple[Any, ...]) -> Any:
+    for part in path:
+        try:
+            value = value[part]
+        except (KeyError, IndexError, TypeError):
+            return part  # a dict key is itself the bad value
+    return value
+
+
+def key_name(field: str, sources: Mapping[str, str] | None = None) -> str:
+    """ollama_<field>, plus the variable it came from when an OLLAMA_FLEET_* one set it."""
+    source = (sources or {}).get(field)
+    return f"{DATA_PREFIX}{field}" + (f" (from {source})" if source else "")
+
+
+def accepted_for(field: str) -> str:
     info = OllamaSettings.model_fields.get(field)
-    accepted = ""
     if info is not None and isinstance(info.json_schema_extra, dict):
-        accepted = str(info.json_schema_extra.get("accepted", ""))
-    value = "<hidden>" if field in SECRET_FIELDS else repr(err.get("input"))
-    reason = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        return str(info.json_schema_extra.get("accepted", ""))
+    return ""
+
+
+def _line(host_name: str, loc: list[str], value: Any, reason: str,
+          sources: Mapping[str, str], *, show_value: bool = True) -> str:
+    field = loc[0] if loc else "settings"
+    where = key_name(field, sources) if loc else "settings"
+    if len(loc) > 1:
+        where = where.replace(f"{DATA_PREFIX}{field}",
+                              f"{DATA_PREFIX}{field}" + "".join(
+                                  f"[{p}]" if rules.string_problem(p) is None else f"[{p!r}]"
+                                  for p in loc[1:]), 1)
     text = f"host {host_name}: {where}"
-    if loc:
-        text += f" = {value}"
+    if loc and show_value:
+        text += f" = {_redact(field, loc[1:], value)}"
     text += f": {reason}"
+    accepted = accepted_for(field)
     if accepted:
         text += f" (accepted: {accepted})"
     return text
+
+
+def _describe(host_name: str, err: Any, sources: Mapping[str, str] | None = None) -> list[str]:
+    sources = sources or {}
+    loc = [str(part) for part in err.get("loc", ())]
+    problem = (err.get("ctx") or {}).get("error")
+    if isinstance(problem, FieldProblems | FieldProblem):
+        found = problem.problems if isinstance(problem, FieldProblems) else [problem]
+        data = err.get("input")
+        lines = []
+        for item in found:
+            value = data.get(item.field) if isinstance(data, dict) else getattr(
+                data, item.field, None)
+            if isinstance(value, BaseModel):
+                value = value.model_dump(by_alias=True)
+            lines.append(_line(host_name, [item.field], value, str(item), sources))
+        return lines
+    reason = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+    return [_line(host_name, loc, err.get("input"), reason, sources)]
+
+
+def _redact(field: str, path: list[str] | tuple[Any, ...], value: Any) -> str:
+    """repr of a value with its secrets replaced: the proxy URL, auth_proxy tokens and
+    passwords, extra_env values whose name looks secret, credentials inside any URL."""
+    path = [str(p) for p in path]
+    if field in SECRET_FIELDS:
+        return HIDDEN
+    if isinstance(value, SecretStr):
+        return HIDDEN
+    if field == "auth_proxy":
+        if path and path[0] in ("bearer_tokens", "basic_users"):
+            if path[0] == "basic_users" and len(path) == 2 and value == path[1]:
+                return repr(value)  # the bad part is the user name itself
+            if len(path) >= 2 or not isinstance(value, (list, dict)):
+                return HIDDEN
+        value = _mask_auth(value)
+    if field == "extra_env":
+        if path and SECRET_NAME.search(path[0]) and value != path[0]:
+            return HIDDEN
+        if isinstance(value, dict):
+            value = {k: HIDDEN if isinstance(k, str) and SECRET_NAME.search(k) else v
+                     for k, v in value.items()}
+    return re.sub(r"(://[^/@\s:]*:)[^/@\s]*@", r"\1<hidden>@", repr(value))
+
+
+def _mask_auth(value: Any) -> Any:
+    if isinstance(value, list):
+        return [HIDDEN for _ in value]
+    if isinstance(value, dict):
+        masked = dict(value)
+        if "bearer_tokens" in masked:
+            tokens = masked["bearer_tokens"]
+            masked["bearer_tokens"] = [HIDDEN for _ in tokens] if isinstance(
+                tokens, list) else HIDDEN
+        if "basic_users" in masked:
+            users = masked["basic_users"]
+            masked["basic_users"] = {u: HIDDEN for u in users} if isinstance(
+                users, dict) else HIDDEN
+        if all(isinstance(k, str) and not k.startswith(("bearer", "basic", "listen", "port",
+                                                         "tls")) for k in masked):
+            return {u: HIDDEN for u in masked}  # a basic_users mapping on its own
+        return masked
+    return value

@@ -19,8 +19,21 @@ Generated from `deploys/settings.py` by `python -m deploys.settings_doc`; do not
 Each setting is a pyinfra data key `{DATA_PREFIX}<name>` (in `group_data/*.py`, in the inventory,
 or `--data {DATA_PREFIX}<name>=value`). Later sources win: `group_data/all.py`, then group
 data, then host data, then `--data`; an environment variable `{ENV_PREFIX}<NAME>` (JSON for
-lists and mappings) overrides them all, for CI pipelines. Every value is validated for every
-host before any host is touched; unknown `{DATA_PREFIX}*` keys are errors.
+lists and mappings) overrides them all, for CI pipelines; an `{ENV_PREFIX}*` variable that
+names no setting is an error (except the `{ENV_PREFIX}LAB_*` and `{ENV_PREFIX}TEST_*` variables
+of the lab and the test suites). Every value is validated for every host before any host is
+touched, and every problem of every host is listed at once; unknown `{DATA_PREFIX}*` keys are
+errors.
+
+Every string, at any depth (list items, mapping keys and values, nested settings, secrets), is
+refused when it holds a control character (U+0000 to U+001F, U+007F, U+0080 to U+009F, U+2028,
+U+2029), leading or trailing whitespace, or wrapping quotes: nothing is stripped, the value
+checked is the value written. `extra_env` values are carried byte-exact, so edge spaces and
+quotes are allowed there (control characters are not). Only the multi-line Modelfile text of a
+custom model (`system`, `template`, message `content`) may hold line feeds and tabs.
+
+Legal but suspicious values (thresholds in the table below) are warned about before any change
+and again at the end of the run; `{DATA_PREFIX}strict: true` makes them errors.
 
 | setting | default | accepted | what it does |
 |---|---|---|---|

@@ -12,6 +12,18 @@ import sys
 import weakref
 
 _REASONS: weakref.WeakKeyDictionary[object, dict[str, str]] = weakref.WeakKeyDictionary()
+_WARNINGS: weakref.WeakKeyDictionary[object, list[str]] = weakref.WeakKeyDictionary()
+
+
+def note_warning(state: object, text: str) -> None:
+    """Remember a warning for the closing summary (each text once, in order)."""
+    warnings = _WARNINGS.setdefault(state, [])
+    if text not in warnings:
+        warnings.append(text)
+
+
+def warnings(state: object) -> list[str]:
+    return list(_WARNINGS.get(state, ()))
 
 
 def note_failure(state: object, host_name: str, reason: str) -> None:
@@ -30,7 +42,15 @@ def install(state: object) -> None:
 
 
 def _print(state) -> None:  # noqa: ANN001 - pyinfra State, possibly gone
-    if state is None or not getattr(state, "failed_hosts", None):
+    if state is None:
+        return
+    noted = _WARNINGS.get(state)
+    if noted:
+        lines = [f"--> ollama-fleet: {len(noted)} warning(s) (legal but suspicious settings; "
+                 "ollama_strict: true makes them errors):"]
+        lines += [f"    {text}" for text in noted]
+        print("\n".join(lines), file=sys.stderr)
+    if not getattr(state, "failed_hosts", None):
         return
     reasons = _REASONS.get(state, {})
     failed = sorted(state.failed_hosts, key=lambda h: h.name)

@@ -56,8 +56,7 @@ def deploy_linux(settings: OllamaSettings, plan: ModelPlan, batch: int):
     if current.old_models:
         operations.models_dir_move(settings, current, name="Models dir change", **each)
     security.before_activation(settings, current)
-    present = models.present_models(current)
-    expected = frozenset(m for m in plan.declared if m in present)
+    expected = models.models_expected_after_restart(plan, current)
     operations.activate(settings, layout, files, current, expected, _parallel=batch,
                         name="Activate (restart + health check, rollback on failure)", **each)
     security.after_activation(settings, current)

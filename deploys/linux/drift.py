@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from ..model_names import recorded_digest
 from ..model_plan import ModelPlan
 from ..settings import OllamaSettings
 from .facts import LinuxHostState
 from .layout import Layout
-from .models import present_models
+from .models import present_models, undeclared_models
 
 
 @dataclass
@@ -63,11 +64,11 @@ def host_status(
         status.drift.append(f"service {current.enabled}, not enabled")
     present = present_models(current)
     status.models_present = len(present)
-    wanted = set(plan.pulls) | {m.name for m in plan.custom}
-    status.models_missing = sorted(wanted - present)
-    status.models_extra = sorted(present - plan.declared)
+    # Names compare as Ollama compares them: `Qwen2.5:0.5B` declared is `qwen2.5:0.5b` present.
+    status.models_missing = sorted(name for name in plan.wanted if name not in present)
+    status.models_extra = undeclared_models(plan, current)
     for model in plan.custom:
-        if model.name in present and current.records.get(model.name) != model.digest:
+        if model.name in present and recorded_digest(current.records, model.name) != model.digest:
             status.drift.append(f"custom model {model.name} was not created from its "
                                 "declared Modelfile")
     return status

@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from ..render import render
+from ..render import env_name, render
 from ..settings import OllamaSettings
 
 STATE_DIR = "/var/lib/ollama-fleet"
@@ -61,17 +61,19 @@ class Layout:
         secrets = s.secret_environment()
         unit = render(
             "linux/ollama.service.j2",
-            unit=self.unit, dropin_name=DROPIN_NAME, install_dir=s.install_dir,
+            unit=self.unit, dropin_name=DROPIN_NAME,
+            exec_path=f"{s.install_dir}/current/bin/ollama",
             user=s.service_user, group=s.service_group, harden=s.harden_unit, home=str(home),
             models_dir=s.models_dir, models_dir_outside_home=not models.is_relative_to(home)
             and not in_home_tree, models_dir_in_home_tree=in_home_tree,
         )
         dropin = render(
-            "linux/environment.conf.j2",
+            "linux/environment.dropin.j2",
             environment=s.environment(),
             secret_file=self.secret_path if secrets else None,
         )
-        secret = render("linux/secret.env.j2", environment=secrets) if secrets else None
+        secret = render("linux/secret.env.j2", environment=[
+            (env_name(name), value) for name, value in secrets.items()]) if secrets else None
         return (
             ManagedFile("unit", self.unit_path, unit, "0644"),
             ManagedFile("dropin", self.dropin_path, dropin, "0644"),

@@ -9,7 +9,7 @@ from pyinfra import host
 from pyinfra.api import FileUploadCommand, StringCommand, operation
 
 from ..hostcmd import fail_host, upload_secret
-from ..render import render, shell_quote
+from ..render import render, sh_command
 from ..rollout import gate
 from ..settings import OllamaSettings
 from .facts import LinuxHostState
@@ -188,8 +188,8 @@ def prune_versions(settings: OllamaSettings, current: LinuxHostState):
     if not doomed:
         host.noop("no old releases to remove")
         return
-    paths = " ".join(shell_quote(f"{settings.install_dir}/versions/{v}") for v in doomed)
-    yield StringCommand(f"rm -rf {paths}")
+    yield StringCommand(sh_command("rm", "-rf", *(f"{settings.install_dir}/versions/{v}"
+                                                   for v in doomed)))
 
 
 def _version_key(version: str) -> tuple[int, ...]:

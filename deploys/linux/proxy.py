@@ -17,7 +17,7 @@ from pyinfra import host
 from pyinfra.api import FileUploadCommand, StringCommand, operation
 
 from ..hostcmd import fail_host, upload_secret
-from ..render import render
+from ..render import NginxNoVariables, nginx, render
 from ..settings import AuthProxy, OllamaSettings
 from .facts import LinuxHostState
 from .htpasswd import htpasswd
@@ -58,15 +58,17 @@ class ProxyFile:
         return f"{STAGING_DIR}/{self.key}"
 
 
-def bearer_pattern(token: str) -> str:
-    """A case-sensitive regex matching exactly `Bearer <token>`, quoted for nginx.
-
-    Every non-alphanumeric character is backslash-escaped (always a literal in PCRE); then
-    backslashes and double quotes are escaped once more for nginx's quoted-string parser.
-    """
+def bearer_regex(token: str) -> NginxNoVariables:
+    """A case-sensitive map regex matching exactly `Bearer <token>` (a map source key: nginx
+    expands no variables there, so the final `$` is an anchor). Every non-alphanumeric
+    character is backslash-escaped (always a literal in PCRE)."""
     literal = re.sub(r"([^A-Za-z0-9])", r"\\\1", token)
-    regex = f"~^(?i:bearer) {literal}$"
-    return regex.replace("\\", "\\\\").replace('"', '\\"')
+    return NginxNoVariables(f"~^(?i:bearer) {literal}$")
+
+
+def bearer_pattern(token: str) -> str:
+    """bearer_regex as it appears between the double quotes of the map file."""
+    return nginx(bearer_regex(token))[1:-1]
 
 
 def listen_address(proxy: AuthProxy) -> str:
@@ -93,12 +95,13 @@ def desired_files(settings: OllamaSettings, current: LinuxHostState) -> tuple[Pr
     assert proxy is not None
     users = {user: secret.get_secret_value() for user, secret in proxy.basic_users.items()}
     conf = render(
-        "linux/nginx.conf.j2",
-        realm=REALM, bearer_map=BEARER_MAP, htpasswd=HTPASSWD if users else None,
+        "linux/ollama-fleet.nginx.j2",
+        realm=REALM, www_authenticate=f'Bearer realm="{REALM}"', bearer_map=BEARER_MAP,
+        htpasswd=HTPASSWD if users else None,
         upstream=settings.bind.client_env, listen=listen_address(proxy), cert=CERT, key=KEY,
     )
     tokens = render("linux/nginx_bearer.map.j2", patterns=[
-        bearer_pattern(t.get_secret_value()) for t in proxy.bearer_tokens])
+        bearer_regex(t.get_secret_value()) for t in proxy.bearer_tokens])
     files = [
         ProxyFile("nginx_conf", CONF, conf.encode(), "0644"),
         ProxyFile("bearer_map", BEARER_MAP, tokens.encode(), "0600"),

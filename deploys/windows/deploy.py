@@ -89,7 +89,8 @@ def deploy_windows(settings: OllamaSettings, plan: ModelPlan) -> None:
                                 client_host=client_host, stale=model.name in stale)
     operations.remove_models(
         name="Remove undeclared models", models=desired.models_to_remove(state, plan),
-        records=desired.stale_records(state, plan) if plan.prune else [], where=where,
+        records=(desired.stale_records(state, plan) if plan.prune
+                 else desired.superseded_records(state, plan)), where=where,
         client_host=client_host)
 
 

@@ -8,6 +8,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
+from ..model_names import ModelNames, matching, recorded_digest
 from ..model_plan import ModelPlan, RenderedModel
 from ..settings import OllamaSettings, version_tuple
 from . import paths
@@ -209,24 +210,51 @@ def firewall_action(state: WindowsState, networks: list[str], port: int) -> str 
 
 
 # --- models ---------------------------------------------------------------------------------
+# Every comparison of model names here follows Ollama's identity (model_names.model_key):
+# case-insensitive, with the default registry, namespace and tag filled in.
 def missing_pulls(state: WindowsState, plan: ModelPlan) -> list[str]:
-    present = set(state["models"])
+    present = ModelNames(state["models"])
     return [name for name in plan.pulls if name not in present]
 
 
 def stale_custom(state: WindowsState, plan: ModelPlan) -> list[RenderedModel]:
-    present = set(state["models"])
+    present = ModelNames(state["models"])
     return [m for m in plan.custom
-            if state["modelfiles"].get(m.name) != m.digest or m.name not in present]
+            if _recorded(state, m.name) != m.digest or m.name not in present]
+
+
+def _recorded(state: WindowsState, name: str) -> str | None:
+    # Records are files named by the spelling created under, so that one is the newest.
+    return recorded_digest(state["modelfiles"], name, exact_first=True)
+
+
+def undeclared_models(state: WindowsState, plan: ModelPlan) -> list[str]:
+    """Present models that are none of the declared ones, custom models or their bases."""
+    declared = plan.declared
+    return sorted(name for name in state["models"] if name not in declared)
 
 
 def models_to_remove(state: WindowsState, plan: ModelPlan) -> list[str]:
     if not plan.prune:
         return []
-    return sorted(set(state["models"]) - plan.declared)
+    return undeclared_models(state, plan)
 
 
 def stale_records(state: WindowsState, plan: ModelPlan) -> list[str]:
-    """Modelfile records of models no longer declared (removed with them when pruning)."""
-    declared = {m.name for m in plan.custom}
-    return sorted(name for name in state["modelfiles"] if name not in declared)
+    """Modelfile records of models no longer declared (removed with them when pruning), and
+    the superseded records of declared ones (see :func:`superseded_records`)."""
+    declared = ModelNames(m.name for m in plan.custom)
+    gone = [name for name in state["modelfiles"] if name not in declared]
+    return sorted({*gone, *superseded_records(state, plan)})
+
+
+def superseded_records(state: WindowsState, plan: ModelPlan) -> list[str]:
+    """Records of a declared custom model under another spelling than the declared one, once
+    the declared spelling has its own record (now, or after this run's create)."""
+    stale = {m.name for m in stale_custom(state, plan)}
+    found = []
+    for model in plan.custom:
+        if model.name in state["modelfiles"] or model.name in stale:
+            found += [name for name in matching(state["modelfiles"], model.name)
+                      if name != model.name]
+    return sorted(found)

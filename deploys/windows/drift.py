@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..linux.drift import HostStatus
+from ..model_names import ModelNames
 from ..model_plan import ModelPlan
 from ..settings import OllamaSettings
 from . import desired
@@ -31,9 +32,9 @@ def windows_status(
         state, desired.desired_environment(settings, where), settings.secret_environment())
     status.drift += [f"machine variable {var} differs" for var in sorted(change.set)]
     status.drift += [f"machine variable {var} should be removed" for var in change.remove]
-    present = set(state.get("models") or [])
+    present = ModelNames(state.get("models") or [])  # compared as Ollama compares names
     status.models_present = len(present)
     status.models_missing = sorted(desired.missing_pulls(state, plan)
                                    + [m.name for m in plan.custom if m.name not in present])
-    status.models_extra = sorted(present - plan.declared)
+    status.models_extra = desired.undeclared_models(state, plan)
     return status

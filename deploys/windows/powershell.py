@@ -1,4 +1,4 @@
-"""PowerShell transport: render templates with safe literals and wrap them as -EncodedCommand.
+"""PowerShell transport: render templates (values become literals) and wrap them as -EncodedCommand.
 
 Every command sent to a Windows host is ``powershell -NoProfile -NonInteractive -EncodedCommand``
 with a base64 UTF-16LE script, so no quoting layer of cmd.exe or of an OpenSSH default shell ever
@@ -16,7 +16,8 @@ from typing import Any
 from pyinfra.api import StringCommand
 from pyinfra.api.hiddenvalue import HiddenValue
 
-from ..render import environment
+from ..render import PowerShellValueError, powershell
+from ..render import render as _render
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates" / "windows"
 PREFIX = "powershell -NoProfile -NonInteractive -EncodedCommand"
@@ -24,36 +25,10 @@ PREFIX = "powershell -NoProfile -NonInteractive -EncodedCommand"
 # staying under it keeps every command valid whatever DefaultShell the host has.
 MAX_COMMAND = 8191
 
-# PowerShell ends a single-quoted string at any of these, not only at the ASCII apostrophe.
-_SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b"
 _COMMENT_LINE = re.compile(r"^\s*#(?!requires).*$", re.IGNORECASE)
 
-
-class PowerShellValueError(ValueError):
-    """A value that cannot be written as a PowerShell literal."""
-
-
-def ps_literal(value: Any) -> str:
-    """A PowerShell literal for a Python value; strings are single-quoted (no expansion)."""
-    if value is None:
-        return "$null"
-    if isinstance(value, bool):
-        return "$true" if value else "$false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, (list, tuple, set, frozenset)):
-        items = sorted(value) if isinstance(value, (set, frozenset)) else value
-        return "@(" + ", ".join(ps_literal(item) for item in items) + ")"
-    if isinstance(value, dict):
-        pairs = "; ".join(f"{ps_literal(str(k))} = {ps_literal(v)}" for k, v in value.items())
-        return "[ordered]@{" + pairs + "}"
-    text = str(value)
-    if any(ch in text for ch in "\r\n\0"):
-        # Scripts are minified line by line; a value spanning lines could be altered by it.
-        raise PowerShellValueError(f"{text!r}: values must be single-line and NUL-free")
-    for quote in _SINGLE_QUOTES:
-        text = text.replace(quote, quote * 2)
-    return f"'{text}'"
+# The one PowerShell escaper lives in the rendering layer; these names stay for callers.
+ps_literal = powershell
 
 
 def template_names() -> list[str]:
@@ -61,8 +36,8 @@ def template_names() -> list[str]:
 
 
 def render(template: str, **context: Any) -> str:
-    """Render templates/windows/<template> (values reach the script only through ``|ps``)."""
-    return environment().get_template(f"windows/{template}").render(**context)
+    """Render templates/windows/<template>; every value is written as a PowerShell literal."""
+    return _render(f"windows/{template}", **context)
 
 
 def minify(script: str) -> str:

@@ -31,7 +31,7 @@ def test_every_knob_reaches_the_environment() -> None:
     env = settings(
         keep_alive="1h30m", load_timeout=600, context_length=32768, num_parallel=4,
         max_loaded_models=2, max_queue=128, flash_attention=True, kv_cache_type="q8_0",
-        origins=["https://a.example", "app://x"], gpu_overhead=1 << 30, sched_spread=False,
+        origins=["https://a.example", "app://*"], gpu_overhead=1 << 30, sched_spread=False,
         noprune=True, debug=1, cuda_visible_devices="0,1", no_proxy=["registry.local"],
         extra_env={"OLLAMA_NOHISTORY": "1"},
     ).environment()
@@ -40,7 +40,7 @@ def test_every_knob_reaches_the_environment() -> None:
     assert env["OLLAMA_CONTEXT_LENGTH"] == "32768"
     assert env["OLLAMA_FLASH_ATTENTION"] == "1"
     assert env["OLLAMA_SCHED_SPREAD"] == "0"
-    assert env["OLLAMA_ORIGINS"] == "https://a.example,app://x"
+    assert env["OLLAMA_ORIGINS"] == "https://a.example,app://*"
     assert env["OLLAMA_GPU_OVERHEAD"] == str(1 << 30)
     assert env["CUDA_VISIBLE_DEVICES"] == "0,1"
     assert env["NO_PROXY"] == "registry.local"

@@ -27,7 +27,7 @@ from .helpers import NASTY, settings
 
 PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_powershell.language()))
 WHERE = desired.layout(settings(windows_install_dir=r"C:\Program Files\O'llama $x `y",
-                                windows_models_dir=r"D:\models ‘q’ $env:TEMP"))
+                                windows_models_dir=r"D:\models ‘q’ $env TEMP ${x}"))
 
 # Representative values for every template, the awkward characters included.
 CONTEXTS: dict[str, list[dict[str, Any]]] = {
@@ -154,10 +154,12 @@ def test_literals() -> None:
     assert ps_literal("it's") == "'it''s'"
     assert ps_literal("‘x’") == "'‘‘x’’'"
     assert ps_literal("$x `n") == "'$x `n'"
-    assert ps_literal(["a", 1, True, None]) == "@('a', 1, $true, $null)"
+    assert ps_literal(["a", 1, True]) == "@('a', 1, $true)"
     assert ps_literal({"K": "v"}) == "[ordered]@{'K' = 'v'}"
     with pytest.raises(PowerShellValueError):
         ps_literal("two\nlines")
+    with pytest.raises(PowerShellValueError):  # a missing value, not $null
+        ps_literal(["a", None])
 
 
 def test_encoding_round_trip() -> None:
