@@ -90,3 +90,20 @@ def test_odd_but_legal_values_arrive_byte_exact(lab, artifacts) -> None:
     assert again.returncode == 0, again.output
     assert again.changed("lab01") == []
     assert main_pid("lab01") == pid
+
+
+def test_bin_link_never_replaces_what_ollama_fleet_did_not_make(lab, artifacts) -> None:
+    wipe(["lab02"])
+    sh("lab02", "printf 'operator tool\\n' > /usr/local/bin/ollama && chmod 755 "
+               "/usr/local/bin/ollama")
+    try:
+        result = deploy({"lab02": {"ollama_models": []}})
+        assert result.returncode == 0, result.output
+        assert sh("lab02", "cat /usr/local/bin/ollama") == "operator tool\n"
+        assert ssh("lab02", "test -L /usr/local/bin/ollama").returncode != 0
+    finally:
+        sh("lab02", "rm -f /usr/local/bin/ollama")
+    # With the file gone, the next change makes our own link.
+    result = deploy({"lab02": {"ollama_models": [], "ollama_num_parallel": 2}})
+    assert result.returncode == 0, result.output
+    assert sh("lab02", "readlink /usr/local/bin/ollama").strip() == "/opt/ollama/current/bin/ollama"
