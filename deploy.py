@@ -4,6 +4,6 @@ Every host's settings and Modelfiles are validated before any host is touched; t
 converges to its declared state (install, configure, restart only on change, models).
 """
 
-from deploys.fleet import deploy_this_host
+from ollama_fleet.fleet import deploy_this_host
 
 deploy_this_host()

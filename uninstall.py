@@ -3,10 +3,9 @@
 Models are kept unless `purge=true` is given explicitly.
 """
 
+from ollama_fleet.fleet import fleet_plan
+from ollama_fleet.linux.uninstall import uninstall_linux
 from pyinfra import host
-
-from deploys.fleet import fleet_plan
-from deploys.linux.uninstall import uninstall_linux
 
 purge = str(host.data.get("purge", "false")).lower() in ("1", "true", "yes")
 uninstall_linux(fleet_plan().hosts[host.name].settings, purge=purge)

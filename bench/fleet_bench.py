@@ -60,11 +60,10 @@ from labhosts import (  # noqa: E402
     sh,
     wipe,
 )
-
-from deploys.linux.layout import Layout  # noqa: E402
-from deploys.model_plan import plan_models  # noqa: E402
-from deploys.model_source import StoredModel, load_model  # noqa: E402
-from deploys.settings import settings_from_data  # noqa: E402
+from ollama_fleet.linux.layout import Layout  # noqa: E402
+from ollama_fleet.model_plan import plan_models  # noqa: E402
+from ollama_fleet.model_source import StoredModel, load_model  # noqa: E402
+from ollama_fleet.settings import settings_from_data  # noqa: E402
 
 PROBE = ROOT / "bench" / "pyinfra_probe.py"
 INVENTORY = "inventory/lab_selected.py"

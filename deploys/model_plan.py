@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -17,8 +18,6 @@ from .model_names import ModelNames, model_key, normalize_model_name
 from .modelfile import ModelfileError, parse_modelfile, render_declaration
 from .modelfile_template import render_modelfile_template
 from .settings import CustomModel, OllamaSettings
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -133,15 +132,21 @@ def _render(decl: CustomModel, host_name: str, host_data: dict[str, Any]) -> Ren
 
 
 def _template_path(path: str) -> Path:
+    """A Modelfile template: relative to the working directory (the user's repository), else
+    one shipped with ollama-fleet (``modelfiles/<name>``, ``templates/`` prefix optional)."""
     candidate = Path(path)
-    if not candidate.is_absolute():
-        for root in (Path.cwd(), PROJECT_ROOT, PROJECT_ROOT / "templates"):
-            if (root / candidate).is_file():
-                return (root / candidate).resolve()
-    if candidate.is_file():
-        return candidate.resolve()
-    raise ValueError(f"Modelfile template {path!r} not found (looked in ., the project and "
-                     "templates/)")
+    if candidate.is_absolute() or (Path.cwd() / candidate).is_file():
+        if candidate.is_file():
+            return candidate.resolve()
+    else:
+        shipped = Path(str(resources.files("ollama_fleet.templates")))
+        relative = candidate
+        if candidate.parts[:1] == ("templates",):
+            relative = Path(*candidate.parts[1:])
+        if (shipped / relative).is_file():
+            return (shipped / relative).resolve()
+    raise ValueError(f"Modelfile template {path!r} not found (looked in the working directory "
+                     "and in the templates shipped with ollama-fleet)")
 
 
 def _creation_order(models: list[RenderedModel]) -> list[RenderedModel]:

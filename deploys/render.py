@@ -29,13 +29,14 @@ import re
 import shlex
 from collections.abc import Callable
 from functools import cache
-from pathlib import Path
+from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
 import jinja2
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+# Package data (importlib.resources), so an installed wheel finds them as the checkout does.
+TEMPLATES = resources.files("ollama_fleet.templates")
 
 
 class Safe(str):
@@ -265,22 +266,24 @@ def language_of(template: str) -> str:
 
 def template_names() -> list[str]:
     """Every template the rendering layer serves (Modelfiles are rendered by model_plan)."""
-    return sorted(str(p.relative_to(TEMPLATES_DIR)) for p in TEMPLATES_DIR.glob("*/*.j2")
-                  if p.parent.name in ("linux", "windows"))
+    return sorted(f"{folder}/{entry.name}" for folder in ("linux", "windows")
+                  for entry in TEMPLATES.joinpath(folder).iterdir() if entry.name.endswith(".j2"))
 
 
-class _LanguageLoader(jinja2.FileSystemLoader):
+class _LanguageLoader(jinja2.BaseLoader):
     """Serves only templates of one language, so an include cannot change the escaping."""
 
     def __init__(self, language: str) -> None:
-        super().__init__(str(TEMPLATES_DIR))
         self.language = language
 
     def get_source(self, environment: jinja2.Environment, template: str) -> Any:
         if language_of(template) != self.language:
             raise ValueError(f"{template} is {language_of(template)}, not {self.language}: "
                              "it cannot be rendered or included here")
-        return super().get_source(environment, template)
+        entry = TEMPLATES.joinpath(*template.split("/"))
+        if not entry.is_file():
+            raise jinja2.TemplateNotFound(template)
+        return entry.read_text(encoding="utf-8"), template, lambda: True
 
 
 def _finalize(escape: Escaper) -> Callable[[Any], str]:

@@ -1,6 +1,6 @@
 """Render docs/settings.md from the settings model, so the docs cannot drift from the code.
 
-    python -m deploys.settings_doc > docs/settings.md
+    python -m ollama_fleet.settings_doc > docs/settings.md
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from .settings import DATA_PREFIX, ENV_PREFIX, OllamaSettings
 
 HEADER = f"""# Settings reference
 
-Generated from `deploys/settings.py` by `python -m deploys.settings_doc`; do not edit by hand.
+Generated from `deploys/settings.py` by `python -m ollama_fleet.settings_doc`; do not edit by hand.
 
 Each setting is a pyinfra data key `{DATA_PREFIX}<name>` (in `group_data/*.py`, in the inventory,
 or `--data {DATA_PREFIX}<name>=value`). Later sources win: `group_data/all.py`, then group

@@ -1,4 +1,4 @@
-"""`python -m deploys.status INVENTORY [--json] [--limit HOST]`: one table for the fleet.
+"""`python -m ollama_fleet.status INVENTORY [--json] [--limit HOST]`: one table for the fleet.
 
 Reads each host's state with the same single fact the deploy uses (one round trip per host)
 and exits non-zero when any host is unreachable, unhealthy or drifted from its settings, so it
@@ -95,7 +95,7 @@ def render_table(rows: list[HostStatus]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m deploys.status", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m ollama_fleet.status", description=__doc__)
     parser.add_argument("inventory")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--limit", action="append", help="only this host (repeatable)")

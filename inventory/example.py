@@ -1,7 +1,7 @@
 """A realistic fleet: GPU inference servers, CPU edge boxes and Windows workstations.
 
     pyinfra inventory/example.py deploy.py          # converge
-    python -m deploys.status inventory/example.py   # one table, non-zero on drift
+    python -m ollama_fleet.status inventory/example.py   # one table, non-zero on drift
 
 Group settings live in group_data/<group>.py; per-host data overrides them.
 """

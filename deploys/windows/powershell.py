@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import gzip
 import re
-from pathlib import Path
 from typing import Any
 
 from pyinfra.api import StringCommand
@@ -18,8 +17,8 @@ from pyinfra.api.hiddenvalue import HiddenValue
 
 from ..render import PowerShellValueError, powershell
 from ..render import render as _render
+from ..render import template_names as template_names_all
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates" / "windows"
 PREFIX = "powershell -NoProfile -NonInteractive -EncodedCommand"
 # cmd.exe, the default shell of Windows OpenSSH, refuses command lines over 8191 characters;
 # staying under it keeps every command valid whatever DefaultShell the host has.
@@ -32,7 +31,8 @@ ps_literal = powershell
 
 
 def template_names() -> list[str]:
-    return sorted(p.name for p in TEMPLATES_DIR.glob("*.ps1.j2"))
+    return sorted(name.removeprefix("windows/") for name in template_names_all()
+                  if name.startswith("windows/") and name.endswith(".ps1.j2"))
 
 
 def render(template: str, **context: Any) -> str:

@@ -11,8 +11,7 @@ import base64
 import shlex
 
 import pytest
-
-from deploys.render import env_name, render
+from ollama_fleet.render import env_name, render
 
 from .conftest import lab_state, sh
 

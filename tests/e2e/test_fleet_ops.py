@@ -41,7 +41,7 @@ def status(hosts: dict[str, dict[str, Any]]) -> tuple[int, list[dict[str, Any]]]
     from .conftest import LAB_DATA  # noqa: PLC0415
 
     path.write_text(json.dumps({n: {**LAB_DATA, **d} for n, d in hosts.items()}))
-    result = run([str(ROOT / ".venv" / "bin" / "python"), "-m", "deploys.status",
+    result = run([str(ROOT / ".venv" / "bin" / "python"), "-m", "ollama_fleet.status",
                   "inventory/lab_selected.py", "--json"], cwd=ROOT,
                  env={**os.environ, "OLLAMA_FLEET_LAB_HOSTDATA": str(path)}, timeout=120)
     return result.returncode, json.loads(result.stdout)

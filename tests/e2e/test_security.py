@@ -16,10 +16,9 @@ import time
 from typing import Any
 
 import pytest
-
-from deploys.linux import firewall, proxy
-from deploys.linux.htpasswd import sha512_crypt
-from deploys.settings import SettingsError, settings_from_data
+from ollama_fleet.linux import firewall, proxy
+from ollama_fleet.linux.htpasswd import sha512_crypt
+from ollama_fleet.settings import SettingsError, settings_from_data
 
 from .conftest import (
     GATEWAY,

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import deploys.render as render_module
+import ollama_fleet.render as render_module
 
 
 @contextmanager
@@ -27,16 +27,16 @@ def recording() -> Iterator[list[tuple[str, dict[str, Any]]]]:
     import pkgutil  # noqa: PLC0415
     import sys  # noqa: PLC0415
 
-    import deploys  # noqa: PLC0415
+    import ollama_fleet  # noqa: PLC0415
 
-    for info in pkgutil.walk_packages(deploys.__path__, "deploys."):
-        if info.name not in ("deploys.settings_doc", "deploys.status"):
+    for info in pkgutil.walk_packages(ollama_fleet.__path__, "ollama_fleet."):
+        if info.name not in ("ollama_fleet.settings_doc", "ollama_fleet.status"):
             importlib.import_module(info.name)
 
     patched = []
     for module in list(sys.modules.values()):
         name = getattr(module, "__name__", "")
-        if not name.startswith("deploys"):
+        if not name.startswith("ollama_fleet"):
             continue
         for attr in ("render", "_render"):
             if getattr(module, attr, None) is original:
@@ -76,9 +76,9 @@ def captured_contexts() -> list[tuple[str, dict[str, Any]]]:
 
 def _extra_linux_scenarios() -> None:
     """Files the plan tests do not reach: the firewall and the auth proxy."""
-    from deploys.linux import firewall, proxy  # noqa: PLC0415
-    from deploys.linux.facts import parse_state  # noqa: PLC0415
-    from deploys.settings import settings_from_data  # noqa: PLC0415
+    from ollama_fleet.linux import firewall, proxy  # noqa: PLC0415
+    from ollama_fleet.linux.facts import parse_state  # noqa: PLC0415
+    from ollama_fleet.settings import settings_from_data  # noqa: PLC0415
 
     secured = settings_from_data({
         "ollama_version": "0.13.5", "ollama_allow_networks": ["10.0.0.0/8", "fd00::/8"],

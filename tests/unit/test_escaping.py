@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 import tree_sitter
 import tree_sitter_powershell
+from ollama_fleet import render as R
 
-from deploys import render as R
 from tests.unit.render_capture import captured_contexts
 from tests.unit.shlint import violations
 
@@ -395,7 +395,7 @@ FALLBACK: dict[str, list[dict[str, Any]]] = {
 
 
 def included(name: str) -> set[str]:
-    text = (R.TEMPLATES_DIR / name).read_text(encoding="utf-8")
+    text = R.TEMPLATES.joinpath(*name.split("/")).read_text(encoding="utf-8")
     found = set(INCLUDE.findall(text))
     for sub in list(found):
         found |= included(sub)
@@ -579,7 +579,7 @@ SH_TEMPLATES = [n for n in R.template_names() if R.language_of(n) == "sh"]
 
 @pytest.mark.parametrize("name", SH_TEMPLATES)
 def test_sh_template_values_sit_only_in_unquoted_words(name: str) -> None:
-    text = (R.TEMPLATES_DIR / name).read_text(encoding="utf-8")
+    text = R.TEMPLATES.joinpath(*name.split("/")).read_text(encoding="utf-8")
     assert violations(text) == []
 
 

@@ -6,12 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
+from ollama_fleet.model_plan import plan_models
+from ollama_fleet.settings import settings_from_data
 from pyinfra.api import State
 from pyinfra.context import ctx_state
 from pyinfra_cli.inventory import make_inventory
-
-from deploys.model_plan import plan_models
-from deploys.settings import settings_from_data
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 
 import pytest
+from ollama_fleet import fleet, preflight, summary
+from ollama_fleet.settings import OllamaSettings, SettingsError, settings_from_data
 from pydantic import BaseModel, SecretStr
-
-from deploys import fleet, preflight, summary
-from deploys.settings import OllamaSettings, SettingsError, settings_from_data
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = {"ollama_version": "0.13.5"}

@@ -8,12 +8,12 @@ import json
 from typing import Any
 
 import pytest
+from ollama_fleet.linux.deploy import deploy_linux
+from ollama_fleet.linux.layout import STATE_DIR, Layout
+from ollama_fleet.linux.models import record_name
+from ollama_fleet.model_plan import plan_models
+from ollama_fleet.settings import OllamaSettings, settings_from_data
 
-from deploys.linux.deploy import deploy_linux
-from deploys.linux.layout import STATE_DIR, Layout
-from deploys.linux.models import record_name
-from deploys.model_plan import plan_models
-from deploys.settings import OllamaSettings, settings_from_data
 from tests.fake_hosts import run_fake_deploy
 
 BASE = {"ollama_version": "0.13.5", "ollama_models": ["qwen2.5:0.5b"],

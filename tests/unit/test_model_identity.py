@@ -10,17 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ollama_fleet.linux import models as linux_models
+from ollama_fleet.linux.drift import host_status
+from ollama_fleet.linux.facts import LinuxHostState
+from ollama_fleet.linux.layout import STATE_DIR
+from ollama_fleet.linux.seed import seed_models
+from ollama_fleet.model_names import ModelNames, model_key, recorded_digest, same_model
+from ollama_fleet.model_plan import ModelPlan, ModelPlanError, RenderedModel, plan_models
+from ollama_fleet.model_source import load_model
+from ollama_fleet.settings import SettingsError, settings_from_data
+from ollama_fleet.windows import desired
 
-from deploys.linux import models as linux_models
-from deploys.linux.drift import host_status
-from deploys.linux.facts import LinuxHostState
-from deploys.linux.layout import STATE_DIR
-from deploys.linux.seed import seed_models
-from deploys.model_names import ModelNames, model_key, recorded_digest, same_model
-from deploys.model_plan import ModelPlan, ModelPlanError, RenderedModel, plan_models
-from deploys.model_source import load_model
-from deploys.settings import SettingsError, settings_from_data
-from deploys.windows import desired
 from tests.fake_hosts import run_fake_deploy
 
 # Every spelling Ollama takes for qwen2.5:0.5b.

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from deploys.model_names import (
+from ollama_fleet.model_names import (
     ModelName,
     ModelNameError,
     is_valid_model_name,

@@ -6,8 +6,7 @@ import random
 import re
 
 import pytest
-
-from deploys.modelfile import (
+from ollama_fleet.modelfile import (
     PARAMETER_TYPES,
     Instruction,
     Modelfile,

@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from deploys.model_plan import ModelPlanError, plan_models
-from deploys.modelfile import ModelfileError, parse_modelfile, render_declaration
-from deploys.modelfile_template import render_modelfile_template
-from deploys.settings import SettingsError, settings_from_data
+from ollama_fleet.model_plan import ModelPlanError, plan_models
+from ollama_fleet.modelfile import ModelfileError, parse_modelfile, render_declaration
+from ollama_fleet.modelfile_template import render_modelfile_template
+from ollama_fleet.settings import SettingsError, settings_from_data
 
 SUPPORT_BOT = "templates/modelfiles/support-bot.Modelfile.j2"
 

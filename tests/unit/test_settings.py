@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from deploys.settings import OllamaSettings, SettingsError, settings_from_data
+from ollama_fleet.settings import OllamaSettings, SettingsError, settings_from_data
 
 BASE = {"ollama_version": "0.13.5"}
 
@@ -135,9 +134,9 @@ def test_archive_format_follows_upstream_switch_to_zstd() -> None:
 def test_settings_reference_is_generated_from_the_model() -> None:
     from pathlib import Path
 
-    from deploys.settings_doc import render
+    from ollama_fleet.settings_doc import render
 
     docs = Path(__file__).resolve().parents[2] / "docs" / "settings.md"
-    assert docs.read_text() == render(), "run: python -m deploys.settings_doc > docs/settings.md"
+    assert docs.read_text() == render(), "run: ollama-fleet settings > docs/settings.md"
     for name in OllamaSettings.model_fields:
         assert f"`ollama_{name}`" in docs.read_text()

@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from deploys.model_plan import ModelPlan, RenderedModel
-from deploys.settings import OllamaSettings
-from deploys.windows.facts import WindowsState, parse_state
+from ollama_fleet.model_plan import ModelPlan, RenderedModel
+from ollama_fleet.settings import OllamaSettings
+from ollama_fleet.windows.facts import WindowsState, parse_state
+
 from tests.fake_hosts import run_fake_deploy
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -61,10 +62,10 @@ def run_deploy(
     responses: dict[Any, Any] | None = None,
 ) -> tuple[list[str], list[str]]:
     """Prepare and execute deploy_windows against one fake host; return (commands, uploads)."""
-    from deploys.windows import deploy_windows
-    from deploys.windows.deploy import fact_arguments
-    from deploys.windows.desired import layout
-    from deploys.windows.facts import WindowsOllamaState
+    from ollama_fleet.windows import deploy_windows
+    from ollama_fleet.windows.deploy import fact_arguments
+    from ollama_fleet.windows.desired import layout
+    from ollama_fleet.windows.facts import WindowsOllamaState
 
     fake: dict[Any, Any] = {}
     try:
@@ -79,6 +80,6 @@ def run_deploy(
 
 
 def scripts(commands: list[str]) -> list[str]:
-    from deploys.windows.powershell import decode_command
+    from ollama_fleet.windows.powershell import decode_command
 
     return [decode_command(command) for command in commands]

@@ -6,8 +6,7 @@ import hashlib
 import re
 
 import pytest
-
-from deploys.windows import desired
+from ollama_fleet.windows import desired
 
 from .helpers import (
     VERSION,
@@ -203,7 +202,7 @@ def test_desktop_no_change_and_upgrade() -> None:
 
 
 def test_bad_windows_path_is_refused_before_any_host_is_touched() -> None:
-    from deploys.settings import SettingsError, settings_from_data
+    from ollama_fleet.settings import SettingsError, settings_from_data
 
     expected = "host ws1: ollama_windows_install_dir = 'Program Files'"
     with pytest.raises(SettingsError, match=expected):

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from ollama_fleet.windows import desired
+from ollama_fleet.windows.facts import WindowsOllamaState
+from ollama_fleet.windows.powershell import decode_command
 from pyinfra.api.exceptions import FactProcessError
-
-from deploys.windows import desired
-from deploys.windows.facts import WindowsOllamaState
-from deploys.windows.powershell import decode_command
 
 from .helpers import plan, raw_fixture, settings
 
@@ -78,7 +77,7 @@ def test_fact_command_is_one_encoded_script() -> None:
 
 
 def test_status_of_an_installed_windows_host_shows_version_and_drift() -> None:
-    from deploys.windows.drift import windows_status
+    from ollama_fleet.windows.drift import windows_status
 
     from .helpers import plan, settings, state_fixture
 

@@ -7,10 +7,9 @@ from typing import Any
 import pytest
 import tree_sitter
 import tree_sitter_powershell
-
-from deploys.windows import desired, paths
-from deploys.windows.facts import fact_script
-from deploys.windows.powershell import (
+from ollama_fleet.windows import desired, paths
+from ollama_fleet.windows.facts import fact_script
+from ollama_fleet.windows.powershell import (
     MAX_COMMAND,
     PowerShellValueError,
     command_text,
