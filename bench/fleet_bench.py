@@ -155,7 +155,7 @@ class Run:
                 continue
             per_host = [h["end"] - h["start"] for h in op["hosts"].values()
                         if h["end"] is not None]
-            name = op["name"].removeprefix("Ollama on Linux | ")  # the deploy's group name
+            name = op["name"].removeprefix("Ollama | ")  # the deploy's group name
             spans.append((name, op["end"] - op["start"],
                           statistics.mean(per_host) if per_host else 0.0))
         return spans
@@ -243,10 +243,10 @@ ln -sfn /opt/ollama/current/bin/ollama /usr/local/bin/ollama
 useradd -r -s /bin/false -U -m -d /usr/share/ollama ollama
 install -d -o ollama -g ollama /usr/share/ollama/.ollama {MODELS_DIR}
 cat > {unit.dest} <<'UNIT_END'
-{unit.content}UNIT_END
+{unit.text}UNIT_END
 mkdir -p {dropin.dest.rsplit('/', 1)[0]}
 cat > {dropin.dest} <<'DROPIN_END'
-{dropin.content}DROPIN_END
+{dropin.text}DROPIN_END
 systemctl daemon-reload
 systemctl enable ollama 2>/dev/null
 systemctl restart ollama

@@ -10,7 +10,7 @@ from pyinfra.api import FileUploadCommand, FunctionCommand, StringCommand
 from pyinfra.api.command import PyinfraCommand
 
 from .render import sh_command
-from .summary import note_failure
+from .run import note_failure
 
 
 def fail_host(reason: str) -> FunctionCommand:

@@ -6,6 +6,7 @@ Shared by the Linux and Windows deploys, so a Modelfile is judged the same way w
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -71,7 +72,7 @@ def plan_models(
     rendered: list[RenderedModel] = []
     for decl in settings.custom_models:
         try:
-            rendered.append(_render(decl, host_name, host_data))
+            rendered.append(_render(decl, host_name, host_data, settings.version))
         except (ModelfileError, ValueError, jinja2.TemplateError, OSError) as exc:
             problems.append(f"host {host_name}: custom model {decl.name!r}: {exc}")
 
@@ -108,7 +109,10 @@ def plan_models(
     )
 
 
-def _render(decl: CustomModel, host_name: str, host_data: dict[str, Any]) -> RenderedModel:
+def _render(
+    decl: CustomModel, host_name: str, host_data: dict[str, Any], version: str | None = None
+) -> RenderedModel:
+    """The Modelfile for one declaration, checked against the host's Ollama ``version``."""
     name = normalize_model_name(decl.name)
     if decl.modelfile is not None:
         source = _template_path(decl.modelfile)
@@ -116,7 +120,10 @@ def _render(decl: CustomModel, host_name: str, host_data: dict[str, Any]) -> Ren
         host = SimpleNamespace(name=host_name, data=SimpleNamespace(**host_data))
         # Every value is checked to land exactly in the field it was written into.
         text = render_modelfile_template(source, {**host_data, "host": host})
-        parsed = parse_modelfile(text, source=str(source))
+        try:
+            parsed = parse_modelfile(text, source=str(source), version=version)
+        except ModelfileError as exc:
+            raise _with_jinja_hint(exc, host_data) from None
     else:
         text = render_declaration(
             decl.from_ or "",
@@ -124,11 +131,24 @@ def _render(decl: CustomModel, host_name: str, host_data: dict[str, Any]) -> Ren
             system=decl.system,
             template=decl.template,
             messages=[(m.role, m.content) for m in decl.messages],
+            version=version,
         )
-        parsed = parse_modelfile(text, source=f"declaration of {decl.name}")
+        parsed = parse_modelfile(text, source=f"declaration of {decl.name}", version=version)
     base_is_file = parsed.base_is_file()
     base = parsed.from_ if base_is_file else normalize_model_name(parsed.from_)
     return RenderedModel(name=name, modelfile=text, base=base, base_is_file=base_is_file)
+
+
+def _with_jinja_hint(exc: ModelfileError, host_data: dict[str, Any]) -> ModelfileError:
+    """A TEMPLATE error about an undefined function named like a host value is most likely a
+    Jinja2 value written with Go's braces: say how Modelfile templates write host values."""
+    match = re.search(r'function "([^"]+)" not defined', exc.reason)
+    if match and (match.group(1) in host_data or match.group(1) == "host"):
+        return ModelfileError(
+            exc.source, exc.line, f"{exc.reason}; `{match.group(1)}` is a host value: Modelfile "
+            f"templates write host values as [[ {match.group(1)} ]] ({{{{ }}}} is left to "
+            "Ollama's Go template)", column=exc.column)
+    return exc
 
 
 def _template_path(path: str) -> Path:

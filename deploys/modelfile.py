@@ -13,6 +13,7 @@ Stdlib only, so the settings models and the deploy code can both call it.
 from __future__ import annotations
 
 import math
+import posixpath
 import re
 import struct
 import unicodedata
@@ -21,70 +22,46 @@ from dataclasses import dataclass
 from enum import Enum, auto
 from typing import NoReturn
 
+from .gotemplate import GoTemplateError, check_go_template
 from .model_names import ModelNameError, normalize_model_name
+from .modelfile_versions import (
+    DRAFT_SAME_AS_FROM_REFUSED,
+    ELSE_WITH,
+    FROM_NAME_TRIMMED,
+    GO_BUILTINS,
+    TEMPLATE_FUNCTIONS,
+    Version,
+    deprecated_for,
+    effective,
+    format_version,
+    gone,
+    parameter_types_for,
+    template_functions_for,
+    too_new,
+)
+from .modelfile_versions import (
+    INSTRUCTIONS as INSTRUCTION_ROWS,
+)
+from .modelfile_versions import (
+    PARAMETERS as PARAMETER_ROWS,
+)
 
 ParamValue = str | int | float | bool
 
-# Valid PARAMETER names and their value types, from api.Options and the embedded
-# api.Runner (the json tags FormatParams looks up). ``list`` means a list of
-# strings: the parameter may be given several times and every value is kept.
-PARAMETER_TYPES: dict[str, type] = {
-    # api.Runner
-    "num_ctx": int,
-    "num_batch": int,
-    "num_gpu": int,
-    "main_gpu": int,
-    "use_mmap": bool,
-    "num_thread": int,
-    "draft_num_predict": int,
-    # api.Options
-    "num_keep": int,
-    "seed": int,
-    "num_predict": int,
-    "top_k": int,
-    "top_p": float,
-    "min_p": float,
-    "typical_p": float,
-    "repeat_last_n": int,
-    "temperature": float,
-    "repeat_penalty": float,
-    "presence_penalty": float,
-    "frequency_penalty": float,
-    "stop": list,
-}
+# Valid PARAMETER names and their value types in the newest release, from api.Options and the
+# embedded api.Runner (the json tags FormatParams looks up). ``list`` means a list of strings:
+# the parameter may be given several times and every value is kept. Per release: see
+# modelfile_versions.PARAMETERS (the one table of when each arrived or went).
+PARAMETER_TYPES: dict[str, type] = parameter_types_for(None)
 
-# Ollama prints a warning and drops these; accepting them would let a user
-# believe e.g. mirostat is in effect when it is not.
-DEPRECATED_PARAMETERS: frozenset[str] = frozenset(
-    {
-        "penalize_newline",
-        "low_vram",
-        "f16_kv",
-        "logits_all",
-        "vocab_only",
-        "use_mlock",
-        "mirostat",
-        "mirostat_tau",
-        "mirostat_eta",
-    }
-)
+# Ollama prints a warning and drops these; accepting them would let a user believe e.g.
+# mirostat is in effect when it is not.
+DEPRECATED_PARAMETERS: frozenset[str] = deprecated_for(None)
 
-# A negative context size means nothing; Ollama would pass it on to the runner.
+# A negative context size means nothing; Ollama would accept it and pass it on to the runner.
 _NON_NEGATIVE: frozenset[str] = frozenset({"num_ctx"})
 
-INSTRUCTIONS: tuple[str, ...] = (
-    "from",
-    "parameter",
-    "template",
-    "system",
-    "adapter",
-    "license",
-    "message",
-    "requires",
-    "draft",
-    "renderer",
-    "parser",
-)
+INSTRUCTIONS: tuple[str, ...] = tuple(INSTRUCTION_ROWS)
 MESSAGE_ROLES: tuple[str, ...] = ("system", "user", "assistant")
 
 # Ollama keeps the last of these when one is repeated; a repeat is almost always
@@ -95,6 +72,10 @@ _SINGLE_USE: frozenset[str] = frozenset(
 # Free text where "#" is ordinary content; elsewhere an unquoted " #" is taken
 # for an attempted trailing comment.
 _FREE_TEXT: frozenset[str] = frozenset({"template", "system", "license", "message"})
+# Where Ollama takes an empty value ("" or """""") without complaint (an empty SYSTEM or TEMPLATE
+# leaves the base model's in place; an empty stop is an empty stop sequence).
+_EMPTY_OK: frozenset[str] = frozenset(
+    {"template", "system", "license", "message", "renderer", "parser"})
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _BOOL_WORDS: dict[str, bool] = {
@@ -129,17 +110,22 @@ _TRIM = " \t\r\n"
 
 
 class ModelfileError(ValueError):
-    """A Modelfile problem, located: ``str(e) == f"{source}:{line}: {reason}"``."""
+    """A Modelfile problem, located: ``str(e) == f"{source}:{line}: {reason}"``, or
+    ``f"{source}:{line}:{column}: {reason}"`` when the column is known (a TEMPLATE error)."""
 
-    def __init__(self, source: str, line: int, reason: str) -> None:
-        super().__init__(f"{source}:{line}: {reason}")
+    def __init__(self, source: str, line: int, reason: str, column: int | None = None) -> None:
+        where = f"{source}:{line}" + (f":{column}" if column is not None else "")
+        super().__init__(f"{where}: {reason}")
         self.source = source
         self.line = line
         self.reason = reason
+        self.column = column
 
-    def __reduce__(self) -> tuple[type[ModelfileError], tuple[str, int, str]]:
-        # Keeps the three fields when the error crosses a process boundary.
-        return (type(self), (self.source, self.line, self.reason))
+    def __reduce__(
+        self,
+    ) -> tuple[type[ModelfileError], tuple[str, int, str, int | None]]:
+        # Keeps the fields when the error crosses a process boundary.
+        return (type(self), (self.source, self.line, self.reason, self.column))
 
 
 @dataclass(frozen=True)
@@ -220,9 +206,9 @@ def format_float32(value: float) -> str:
     return repr(single)
 
 
-def _convert_parameter(name: str, raw: str) -> ParamValue:
+def _convert_parameter(name: str, raw: str, kind: type | None = None) -> ParamValue:
     """Type one PARAMETER value like api.FormatParams; raise ValueError with the reason."""
-    kind = PARAMETER_TYPES[name]
+    kind = kind or PARAMETER_TYPES[name]
     hint = ""
     if re.search(r"\s#", raw):
         hint = " ('#' starts a comment only at the beginning of a line)"
@@ -233,7 +219,9 @@ def _convert_parameter(name: str, raw: str) -> ParamValue:
         if not _INT64_MIN <= number <= _INT64_MAX:
             raise ValueError(f"{raw!r} is out of the 64-bit integer range")
         if name in _NON_NEGATIVE and number < 0:
-            raise ValueError(f"{raw!r} is negative; expected 0 or more")
+            raise ValueError(
+                f"{raw!r} is negative; expected 0 or more (Ollama itself would accept the file "
+                "and pass the meaningless size on to the model runner)")
         return number
     if kind is float:
         single = _go_parse_float32(raw)
@@ -280,32 +268,49 @@ def _unquote(text: str) -> tuple[str, bool]:
     return text, False
 
 
-def _comment_after_quote(first_line: str, quote: str) -> bool:
-    """Whether a quoted value's first line (after the opening quote) reads like
-    ``"text" # comment``: the mistake that makes Ollama swallow the next lines."""
-    return re.search(re.escape(quote) + r"[ \t]+#", first_line) is not None
+_KEYWORD_LINE = re.compile(
+    r"[ \t]*(?:" + "|".join(INSTRUCTIONS) + r")[ \t]", re.IGNORECASE)
+
+
+def _swallowed_comment(value: str, quote: str) -> bool:
+    """Whether a quoted multi-line value reads like ``"text" # comment`` followed by more
+    instructions: the closing quote of the first line is followed by a ``#``, and a later line
+    starts with an instruction keyword. Ollama would then read the comment and every line up
+    to the next line that ends in the quote as one value."""
+    lines = re.split(r"\r\n|\r|\n", value)
+    if len(lines) < 2:
+        return False
+    first = lines[0]
+    closing = first.find(quote)
+    if closing < 0 or not re.match(r"[ \t]+#", first[closing + len(quote):]):
+        return False
+    return any(_KEYWORD_LINE.match(line) for line in lines[1:])
 
 
 def _quote_fits(value: str, quote: str) -> bool:
-    """Whether ``quote + value + quote`` reads back as exactly ``value`` (and passes
-    the trailing-comment check of :func:`parse_modelfile`)."""
+    """Whether ``quote + value + quote`` reads back as exactly ``value`` with Ollama's parser
+    (and passes the trailing-comment check of :func:`parse_modelfile`).
+
+    Ollama ends a quoted value at the first line break where the text so far, without trailing
+    whitespace, closes (starts and ends with the quote). So no line of ``value`` but the last
+    may end in the quote; and ``"`` + a value starting with ``""`` would read as ``\"\"\"``.
+    A quote anywhere else is plain text, and so is a value ending in the quote character.
+    """
     if quote == '"' and f'"{value}"'.startswith('"""'):
-        return False  # Ollama would read a triple quote
-    # Ollama ends a quoted value at the first line break where the text so far
-    # closes; the value must not close early on one of its own line breaks.
+        return False
     breaks = [i for i, ch in enumerate(value) if ch in "\r\n"]
     if any(value[:i].rstrip(_TRIM).endswith(quote) for i in breaks):
         return False
-    return not (breaks and _comment_after_quote(value[: breaks[0]], quote))
+    return not _swallowed_comment(value, quote)
 
 
 def quote_value(value: str) -> str:
     """Write ``value`` so that Ollama's parser reads it back unchanged.
 
     Bare when that is unambiguous, else ``"..."``, else ``\"\"\"...\"\"\"``. Raises
-    ValueError for the few strings the grammar cannot carry: non-printable
-    characters (Ollama drops them) and a line ending in ``\"\"\"`` followed by
-    more lines (every quoting would end there).
+    ValueError for the few strings the grammar cannot carry: non-printable characters (Ollama
+    drops them) and text with a line ending in ``"`` (or starting with ``""``) as well as a line
+    ending in ``\"\"\"``, followed by more lines (every quoting would end there).
     """
     bad = next((c for c in value if not _is_printable(c) and c not in "\t\r\n"), None)
     if bad is not None:
@@ -318,7 +323,7 @@ def quote_value(value: str) -> str:
         and not value.startswith('"')
         and "\n" not in value
         and "\r" not in value
-        and "#" not in value
+        and not re.search(r"\s#", value)
     ):
         return value
     # Like `ollama show`: triple quotes for multi-line text with quotes of its own,
@@ -329,8 +334,8 @@ def quote_value(value: str) -> str:
         if _quote_fits(value, quote):
             return f"{quote}{value}{quote}"
     raise ValueError(
-        'has a line ending in """ followed by more lines, or a first line with both \'" #\' '
-        'and \'""" #\'; no Modelfile quoting can hold it unambiguously'
+        'has a line ending in " (or starts with "") and a line ending in """, each followed '
+        "by more lines; no Modelfile quoting can hold it unambiguously"
     )
 
 
@@ -356,6 +361,8 @@ class _Raw:
     value: str = ""
     quoted: bool = False
     first_line_text: str = ""  # the value's first line, for comment diagnostics
+    value_start: int = 0  # index in the text where the value (its quotes included) may start
+    value_offset: int = 0  # index in the text of the value's first character (inside quotes)
 
 
 RawInstruction = _Raw
@@ -405,6 +412,7 @@ class _Tokenizer:
                 elif ch in " \t":
                     state = self._keyword_done(current, "".join(buf), here)
                     buf = []
+                    current.value_start = i + 1
                 else:
                     self._bad_keyword(current, buf, i, ch, here)
             elif state is _State.PARAM:
@@ -420,6 +428,7 @@ class _Tokenizer:
                 elif ch in " \t":
                     current.key = "".join(buf)
                     state, buf = _State.VALUE, []
+                    current.value_start = i + 1
                 elif ch in "\r\n":
                     raise self.fail(here, f"PARAMETER {''.join(buf)} has no value")
                 else:
@@ -444,6 +453,7 @@ class _Tokenizer:
                         raise self.fail(here, self._role_reason(role))
                     current.key = role
                     state, buf = _State.VALUE, []
+                    current.value_start = i + 1
                 elif ch in "\r\n":
                     raise self.fail(here, f"MESSAGE {''.join(buf)} has no text")
                 else:
@@ -538,6 +548,9 @@ class _Tokenizer:
         current.value = value
         current.quoted = quoted
         current.first_line_text = re.split(r"[\r\n]", raw.strip(_TRIM), maxsplit=1)[0]
+        leading = len(raw) - len(raw.lstrip(_TRIM))
+        quote = 3 if raw.strip(_TRIM).startswith('"""') else 1 if quoted else 0
+        current.value_offset = current.value_start + leading + quote
         self.raws.append(current)
 
     @staticmethod
@@ -694,13 +707,68 @@ def _canonical_line(ins: Instruction) -> str:
 # --------------------------------------------------------------------------- validation
 
 
-def _validate(raws: list[_Raw], source: str) -> tuple[Instruction, ...]:
+_ACCEPTS = "Ollama itself would accept the file and"
+
+
+def _line_column(text: str, offset: int) -> tuple[int, int]:
+    """Line (counted like the tokenizer: \r\n, \r or \n) and 1-based column of ``offset``."""
+    before = text[:offset]
+    line = 1 + len(re.findall(r"\r\n|\r|\n", before))
+    last = max(before.rfind("\n"), before.rfind("\r"))
+    return line, offset - last
+
+
+def _version_text(version: Version | None) -> str:
+    return "the newest release" if version is None else f"Ollama {format_version(version)}"
+
+
+def _check_template(
+    raw: _Raw, text: str, source: str, version: Version | None
+) -> None:
+    """Refuse a TEMPLATE that Ollama's Go template parser (for ``version``) refuses."""
+    if not raw.value:
+        return
+    try:
+        check_go_template(
+            raw.value,
+            template_functions_for(version),
+            else_with=version is None or ELSE_WITH.present(version),
+        )
+    except GoTemplateError as exc:
+        line, column = _line_column(text, raw.value_offset)
+        if exc.line > 1:
+            line, column = line + exc.line - 1, exc.column
+        else:
+            column += exc.column - 1
+        reason = exc.reason
+        name = re.fullmatch(r'function "(.+)" not defined', reason)
+        if name:
+            row = TEMPLATE_FUNCTIONS.get(name.group(1))
+            later = too_new(row, version) if row else None
+            if later:
+                reason += f" (it {later}; this host runs {_version_text(version)})"
+            else:
+                reason += (
+                    " (Ollama's templates know Go's builtins and "
+                    f"{', '.join(sorted(template_functions_for(version) - GO_BUILTINS))})"
+                )
+        raise ModelfileError(
+            source, line, f"TEMPLATE is not a valid Go template: {reason}; `ollama create` "
+            "would refuse it", column=column) from None
+
+
+def _validate(
+    raws: list[_Raw], source: str, text: str = "", version: Version | None = None
+) -> tuple[Instruction, ...]:
     def fail(line: int, reason: str) -> ModelfileError:
         return ModelfileError(source, line, reason)
 
+    parameter_types = parameter_types_for(version)
+    deprecated = deprecated_for(version)
     instructions: list[Instruction] = []
     first_seen: dict[str, int] = {}
     froms: list[_Raw] = []
+    drafts: list[_Raw] = []
 
     for raw in raws:
         name = raw.keyword
@@ -710,71 +778,92 @@ def _validate(raws: list[_Raw], source: str) -> tuple[Instruction, ...]:
         elif name == "message":
             label = f"MESSAGE {raw.key}"
 
+        later = too_new(INSTRUCTION_ROWS[name], version)
+        if later:
+            raise fail(
+                raw.line,
+                f"{name.upper()} {later}; this host's ollama_version is "
+                f"{format_version(version) if version else '?'} (Ollama answers: command must "
+                f"be one of {', '.join(n.upper() for n in INSTRUCTIONS if not too_new(INSTRUCTION_ROWS[n], version))})",  # noqa: E501
+            )
+
         if name == "parameter":
             param = raw.key or ""
-            if param not in PARAMETER_TYPES:
-                if param in DEPRECATED_PARAMETERS:
-                    raise fail(
-                        raw.line,
-                        f"PARAMETER {param} is deprecated and ignored by Ollama; remove it",
-                    )
+            row = PARAMETER_ROWS.get(param)
+            if param in deprecated:
+                raise fail(
+                    raw.line,
+                    f"PARAMETER {param} is deprecated: {_ACCEPTS} print 'warning: parameter "
+                    f"{param} is deprecated' and silently ignore this line; remove it",
+                )
+            if param not in parameter_types:
                 hint = ""
-                if param.lower() in PARAMETER_TYPES:
+                if row is not None:
+                    hint = " (" + (too_new(row.present, version) or gone(row.present, version)
+                                   or "") + f"; this host runs {_version_text(version)})"
+                elif param.lower() in parameter_types:
                     hint = f" (names are case-sensitive: did you mean {param.lower()!r}?)"
                 raise fail(
                     raw.line,
                     f"unknown parameter {param!r}{hint}; expected one of "
-                    f"{', '.join(sorted(PARAMETER_TYPES))}",
+                    f"{', '.join(sorted(parameter_types))}",
                 )
 
-        # A "#" inside a quoted value that then runs over several lines means the
-        # author wrote a trailing comment; Ollama would swallow the next lines.
+        # A "#" after the closing quote of a value that then runs over further instructions
+        # means the author wrote a trailing comment; Ollama would swallow the next lines.
         if raw.quoted and ("\n" in raw.value or "\r" in raw.value):
             quote = '"""' if raw.first_line_text.startswith('"""') else '"'
-            if _comment_after_quote(raw.first_line_text[len(quote) :], quote):
+            if _swallowed_comment(raw.value, quote):
                 raise fail(
                     raw.line,
-                    f"{label}: a '#' comment after the closing {quote} is not allowed; Ollama "
-                    "would read it, and the following lines, as part of the value",
+                    f"{label}: a '#' comment after the closing {quote} is not allowed: "
+                    f"{_ACCEPTS} read the comment and the following lines, instructions "
+                    f"included, as part of the value (up to a line ending in {quote})",
                 )
 
-        if raw.value == "":
+        kind = parameter_types.get(raw.key or "") if name == "parameter" else None
+        if raw.value == "" and name not in _EMPTY_OK and kind is not list:
             raise fail(raw.line, f"{label} has an empty value")
         # Typed parameters fail their conversion below, with the same hint.
-        untyped = name != "parameter" or PARAMETER_TYPES.get(raw.key or "") is list
+        untyped = name != "parameter" or kind is list
         if untyped and name not in _FREE_TEXT and not raw.quoted and re.search(r"\s#", raw.value):
             raise fail(
                 raw.line,
                 f"{label}: {raw.value!r} contains ' #'; '#' starts a comment only at the "
-                "beginning of a line (quote the value if the '#' is meant)",
+                f"beginning of a line: {_ACCEPTS} make the '#' and what follows part of the "
+                "value (quote the value if the '#' is meant)",
             )
 
         if name in _SINGLE_USE:
             if name in first_seen:
                 raise fail(
                     raw.line,
-                    f"{label} given twice (first on line {first_seen[name]}); Ollama would keep "
-                    "only the last one",
+                    f"{label} given twice (first on line {first_seen[name]}): {_ACCEPTS} "
+                    "silently keep only the last one",
                 )
             first_seen[name] = raw.line
 
         if name == "from":
             froms.append(raw)
-            _validate_from(raw, froms, fail)
-            instructions.append(Instruction("from", raw.value, raw.line, quoted=raw.quoted))
+            value = _validate_from(raw, froms, fail, version)
+            instructions.append(Instruction("from", value, raw.line, quoted=raw.quoted))
+        elif name == "draft":
+            drafts.append(raw)
+            _validate_draft(raw, fail)
+            instructions.append(Instruction("draft", raw.value, raw.line, quoted=raw.quoted))
         elif name == "parameter":
             param = raw.key or ""
             try:
-                value = _convert_parameter(param, raw.value)
+                value = _convert_parameter(param, raw.value, parameter_types[param])
             except ValueError as exc:
                 raise fail(raw.line, f"PARAMETER {param}: {exc}") from None
             key = f"parameter:{param}"
-            if PARAMETER_TYPES[param] is not list:
+            if parameter_types[param] is not list:
                 if key in first_seen:
                     raise fail(
                         raw.line,
-                        f"PARAMETER {param} given twice (first on line {first_seen[key]}); only "
-                        "stop may repeat",
+                        f"PARAMETER {param} given twice (first on line {first_seen[key]}): "
+                        f"{_ACCEPTS} silently keep only the last value; only stop may repeat",
                     )
                 first_seen[key] = raw.line
             instructions.append(
@@ -788,53 +877,147 @@ def _validate(raws: list[_Raw], source: str) -> tuple[Instruction, ...]:
             )
         else:
             if name == "requires":
-                version = raw.value if raw.value.startswith("v") else "v" + raw.value
-                if not _SEMVER.fullmatch(version):
+                version_text = raw.value if raw.value.startswith("v") else "v" + raw.value
+                if not _SEMVER.fullmatch(version_text):
                     raise fail(
                         raw.line,
                         f"REQUIRES {raw.value!r} is not a semantic version; expected e.g. 0.14.0",
                     )
+            elif name == "template":
+                _check_template(raw, text, source, version)
             instructions.append(Instruction(name, raw.value, raw.line, quoted=raw.quoted))
 
     if not froms:
         # Nothing to point at: report the top of the file.
         raise fail(1, "no FROM line; a Modelfile needs FROM <model or path>")
+    for draft in drafts:
+        _draft_not_from(draft, froms, fail, version)
     return tuple(instructions)
 
 
 def _validate_from(
-    raw: _Raw, froms: Sequence[_Raw], fail: Callable[[int, str], ModelfileError]
-) -> None:
+    raw: _Raw, froms: Sequence[_Raw], fail: Callable[[int, str], ModelfileError],
+    version: Version | None = None,
+) -> str:
+    """The FROM value as Ollama uses it (a padded model name trimmed where Ollama trims it)."""
+    value = raw.value
+    if raw.quoted and value != value.strip(_TRIM) and value.strip(_TRIM):
+        trimmed = value.strip(_TRIM)
+        if is_local_path(trimmed) or too_new(FROM_NAME_TRIMMED, version):
+            raise fail(
+                raw.line,
+                f"FROM {value!r} has spaces inside the quotes; Ollama "
+                f"{'reads them as part of the path' if is_local_path(trimmed) else 'older than ' + format_version(FROM_NAME_TRIMMED.since) + ' refuses the padded name'}"  # noqa: E501
+                f" (write FROM {trimmed})",
+            )
+        value = trimmed
     if len(froms) > 1:
         first = froms[0]
-        if not (is_local_path(first.value) and is_local_path(raw.value)):
+        if not (is_local_path(first.value.strip(_TRIM)) and is_local_path(value)):
             raise fail(
                 raw.line,
                 f"second FROM (first on line {first.line}): only local files may be combined "
-                "(e.g. a GGUF and its projector); with a model name Ollama would keep only the "
-                "last FROM",
+                f"(e.g. a GGUF and its projector); with a model name {_ACCEPTS} silently use "
+                "only the last FROM",
             )
-    if is_local_path(raw.value):
-        return
+    if is_local_path(value):
+        return value
     try:
-        normalize_model_name(raw.value)
+        normalize_model_name(value)
     except ModelNameError as exc:
         raise fail(
             raw.line,
-            f"FROM {raw.value!r}: {exc.reason}; expected a model name like llama3.2:3b or "
+            f"FROM {value!r}: {exc.reason}; expected a model name like llama3.2:3b or "
             "a local path starting with ./, ../, / or ~",
         ) from None
+    return value
+
+
+def _same_path(a: str, b: str) -> bool:
+    """Whether two spellings of a local path name the same file or folder (as far as the
+    controller can tell: both relative to the Modelfile's folder, without symlinks)."""
+    def norm(path: str) -> str:
+        path = path.replace("\\", "/")
+        return posixpath.normpath(path).rstrip("/") or "/"
+
+    return norm(a) == norm(b)
+
+
+def _validate_draft(raw: _Raw, fail: Callable[[int, str], ModelfileError]) -> None:
+    if not is_local_path(raw.value):
+        raise fail(
+            raw.line,
+            f"DRAFT {raw.value!r}: expected a local file or folder (a path starting with ./, ../, "
+            "/ or ~, or a .gguf/.safetensors file); Ollama reads DRAFT only from local files",
+        )
+
+
+def _draft_not_from(
+    raw: _Raw, froms: Sequence[_Raw], fail: Callable[[int, str], ModelfileError],
+    version: Version | None,
+) -> None:
+    for base in froms:
+        if not _same_path(raw.value, base.value.strip(_TRIM)):
+            continue
+        if too_new(DRAFT_SAME_AS_FROM_REFUSED, version) is None:
+            why = "Ollama refuses it: DRAFT must not reference the same local path as FROM"
+        else:
+            why = (f"{_ACCEPTS} use the model as its own draft (Ollama "
+                   f"{format_version(DRAFT_SAME_AS_FROM_REFUSED.since)} and later refuse it)")
+        raise fail(
+            raw.line,
+            f"DRAFT {raw.value!r} names the same file or folder as FROM on line {base.line}; {why}",
+        )
 
 
 # --------------------------------------------------------------------------- API
 
 
-def parse_modelfile(text: str, source: str = "<Modelfile>") -> Modelfile:
-    """Parse and validate a Modelfile; raise :class:`ModelfileError` at the first problem."""
+def decode_modelfile(data: bytes, source: str = "<Modelfile>") -> str:
+    """The text of a Modelfile's bytes, read as Ollama reads them: UTF-8, with or without a
+    byte-order mark, or UTF-16 (little or big endian) with a byte-order mark. Anything else
+    raises :class:`ModelfileError` naming the file and the problem (Ollama itself would read
+    invalid bytes as U+FFFD replacement characters and carry on)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        encoding, body = "utf-8", data[3:]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16-le" if data.startswith(b"\xff\xfe") else "utf-16-be"
+        body = data[2:]
+    else:
+        encoding, body = "utf-8", data
+    try:
+        return body.decode(encoding)
+    except UnicodeDecodeError as exc:
+        good = body[: exc.start].decode(encoding, errors="replace")
+        line, column = _line_column(good, len(good))
+        bad = body[exc.start : exc.end].hex(" ")
+        if encoding == "utf-8":
+            hint = (
+                " (it looks like UTF-16 without a byte-order mark: save it as UTF-8, or UTF-16 "
+                "with a BOM)" if b"\x00" in data[:200] else " (save it as UTF-8)")
+            what = f"is not valid UTF-8: byte(s) {bad} at line {line}, column {column}{hint}"
+        else:
+            what = (f"is not valid {encoding.upper()} (it starts with that byte-order mark): "
+                    f"{exc.reason} at line {line}, column {column}")
+        raise ModelfileError(
+            source, line, f"the file {what}; Ollama reads Modelfiles as UTF-8, or UTF-16 with a "
+            f"byte-order mark ({_ACCEPTS} read the bad bytes as U+FFFD replacement "
+            "characters)") from None
+
+
+def parse_modelfile(
+    text: str, source: str = "<Modelfile>", version: str | Version | None = None
+) -> Modelfile:
+    """Parse and validate a Modelfile; raise :class:`ModelfileError` at the first problem.
+
+    ``version`` is the Ollama release that will read it (the host's ``ollama_version``): an
+    instruction, parameter or template function newer than that is refused with "needs Ollama
+    X or later". ``None`` checks against the newest release this module knows.
+    """
     if text.startswith("\ufeff"):  # Ollama's reader drops a byte-order mark
         text = text[1:]
     raws = _Tokenizer(text, source).run()
-    return Modelfile(_validate(raws, source))
+    return Modelfile(_validate(raws, source, text, effective(version)))
 
 
 def tokenize_modelfile(text: str, source: str = "<Modelfile>") -> list[RawInstruction]:
@@ -870,6 +1053,7 @@ def render_declaration(
     messages: list[tuple[str, str]] | None = None,
     adapter: str | None = None,
     license: str | None = None,
+    version: str | Version | None = None,
 ) -> str:
     """Render a Modelfile from a short declaration, quoting every value safely.
 
@@ -905,5 +1089,5 @@ def render_declaration(
     if license is not None:
         lines.append(f"LICENSE {field('LICENSE', license)}")
     text = "\n".join(lines) + "\n"
-    parse_modelfile(text, source="<declaration>")
+    parse_modelfile(text, source="<declaration>", version=version)
     return text

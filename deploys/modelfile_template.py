@@ -5,7 +5,12 @@ line break where the text so far ends with the quote), so a value cannot be made
 escaping it: it either fits the place it is written into, or it is refused. Two checks make
 that a guarantee rather than a hope:
 
-1. Every ``{{ }}`` value passes through the environment's ``finalize``, which refuses control
+Modelfile templates use their own Jinja2 delimiters, ``[[ value ]]``, ``[% statement %]`` and
+``[# comment #]`` (see :data:`DELIMITERS`), so that ``{{ }}`` stays Go template syntax for Ollama's
+TEMPLATE: a Modelfile template holds a real TEMPLATE as it would be written by hand. Files are
+read as Ollama reads Modelfiles (UTF-8, or UTF-16 with a byte-order mark).
+
+1. Every ``[[ ]]`` value passes through the environment's ``finalize``, which refuses control
    and other non-printable characters (Ollama drops them, or they end lines) and swaps the
    value for an inert placeholder (letters and digits only).
 2. The text with placeholders is split into instructions with Ollama's grammar, and so is the
@@ -33,13 +38,43 @@ from types import FrameType
 from typing import Any
 
 import jinja2
+from jinja2.loaders import split_template_path
 
-from .modelfile import ModelfileError, RawInstruction, tokenize_modelfile
+from .modelfile import ModelfileError, RawInstruction, decode_modelfile, tokenize_modelfile
+
+# Jinja2 delimiters for Modelfile templates: none of them means anything to Go templates
+# ({{ }}) or to Modelfile syntax. A literal "[[", "[%" or "[#" is written [[ "[[" ]] etc.
+DELIMITERS: dict[str, str] = {
+    "variable_start_string": "[[",
+    "variable_end_string": "]]",
+    "block_start_string": "[%",
+    "block_end_string": "%]",
+    "comment_start_string": "[#",
+    "comment_end_string": "#]",
+}
+
+
+class _ModelfileLoader(jinja2.BaseLoader):
+    """Template files from one folder, read as Ollama reads Modelfiles (UTF-8, or UTF-16 with
+    a byte-order mark), with an error naming the file for any other bytes."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = Path(folder)
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Any]:
+        path = self.folder.joinpath(*split_template_path(template))
+        if not path.is_file():
+            raise jinja2.TemplateNotFound(template)
+        mtime = path.stat().st_mtime
+        text = decode_modelfile(path.read_bytes(), _display(path))
+        return text, str(path), lambda: path.is_file() and path.stat().st_mtime == mtime
 
 
 @dataclass
 class _Output:
-    """One ``{{ }}`` value written while rendering."""
+    """One ``[[ ]]`` value written while rendering."""
 
     value: str
     file: str  # the template's path
@@ -94,7 +129,8 @@ def render_modelfile_template(source: Path, variables: Mapping[str, Any]) -> str
     """
     display = _display(source)
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(source.parent)),
+        loader=_ModelfileLoader(str(source.parent)),
+        **DELIMITERS,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
@@ -108,7 +144,10 @@ def render_modelfile_template(source: Path, variables: Mapping[str, Any]) -> str
     except jinja2.TemplateSyntaxError as exc:
         raise ModelfileError(
             _display(Path(exc.filename)) if exc.filename else display,
-            exc.lineno or 1, f"template syntax error: {exc.message}") from None
+            exc.lineno or 1, f"template syntax error: {exc.message} (Modelfile templates write "
+            "host values as [[ name ]] and statements as [% ... %])") from None
+    except ModelfileError:
+        raise  # a file that is not UTF-8 / UTF-16: already names the file
     except jinja2.TemplateNotFound as exc:
         file, line = _error_position(exc, source)
         raise ModelfileError(file, line, f"template {exc.name!r} not found") from None
@@ -291,14 +330,14 @@ def _error_position(exc: BaseException, source: Path) -> tuple[str, int]:
     return where
 
 
-_EXPRESSION = re.compile(r"\{\{-?(.*?)-?\}\}")
+_EXPRESSION = re.compile(r"\[\[-?(.*?)-?\]\]")
 
 
 def _expression_label(env: jinja2.Environment, file: str, line: int, index: int) -> str:
     """The variable written by the ``index``-th value printed on ``line`` (for messages)."""
     try:
-        source = Path(file).read_text(encoding="utf-8")
-    except OSError:
+        source = decode_modelfile(Path(file).read_bytes(), file)
+    except (OSError, ModelfileError):
         return "a template value"
     lines = source.splitlines()
     if not 0 < line <= len(lines):

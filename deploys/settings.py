@@ -50,24 +50,9 @@ WIDEST_IPV4_PREFIX = 8
 WIDEST_IPV6_PREFIX = 16
 # Names of extra_env variables whose values are hidden in every message.
 SECRET_NAME = re.compile(r"TOKEN|KEY|SECRET|PASSW|PWD|CREDENTIAL|AUTH|COOKIE|SESSION", re.I)
-# Settings with a field of their own must not be smuggled in through extra_env.
-RESERVED_ENV = {
-    "OLLAMA_HOST": "host / port", "OLLAMA_MODELS": "models_dir", "OLLAMA_KEEP_ALIVE": "keep_alive",
-    "OLLAMA_CONTEXT_LENGTH": "context_length", "OLLAMA_NUM_PARALLEL": "num_parallel",
-    "OLLAMA_MAX_LOADED_MODELS": "max_loaded_models", "OLLAMA_MAX_QUEUE": "max_queue",
-    "OLLAMA_LOAD_TIMEOUT": "load_timeout", "OLLAMA_FLASH_ATTENTION": "flash_attention",
-    "OLLAMA_KV_CACHE_TYPE": "kv_cache_type", "OLLAMA_ORIGINS": "origins",
-    "OLLAMA_GPU_OVERHEAD": "gpu_overhead", "OLLAMA_SCHED_SPREAD": "sched_spread",
-    "OLLAMA_NOPRUNE": "noprune", "OLLAMA_DEBUG": "debug", "HTTPS_PROXY": "https_proxy",
-    "https_proxy": "https_proxy", "NO_PROXY": "no_proxy", "no_proxy": "no_proxy",
-    "CUDA_VISIBLE_DEVICES": "cuda_visible_devices", "HIP_VISIBLE_DEVICES": "hip_visible_devices",
-    "ROCR_VISIBLE_DEVICES": "rocr_visible_devices",
-    "HSA_OVERRIDE_GFX_VERSION": "hsa_override_gfx_version",
-}
 # While settings_from_data validates: it reads the environment itself (to name the variable
 # behind each value), and the fields already reported, whose cross-field rules are skipped.
 _FROM_DATA: ContextVar[frozenset[str] | None] = ContextVar("_FROM_DATA", default=None)
-RESERVED_ENV_FOLDED = {name.upper(): field for name, field in RESERVED_ENV.items()}
 
 
 def version_tuple(version: str) -> tuple[int, int, int]:
@@ -75,9 +60,22 @@ def version_tuple(version: str) -> tuple[int, int, int]:
     return int(major), int(minor), int(patch)
 
 
-def setting(default: Any = None, doc: str = "", accepted: str = "", **kwargs: Any) -> Any:
-    """A field whose description and accepted-values text feed both errors and docs."""
-    extra = {"accepted": accepted} if accepted else {}
+def setting(default: Any = None, doc: str = "", accepted: str = "", *, env: str | None = None,
+            env_from: str | None = None, env_platform: str | None = None,
+            env_order: int | None = None, **kwargs: Any) -> Any:
+    """A field whose description and accepted-values text feed both errors and docs.
+
+    ``env`` names the server's environment variable the field becomes: the one place that name
+    is written (environment(), secret_environment() and RESERVED_ENV are derived from it).
+    ``env_from`` reads the value from another attribute (a derived property), ``env_platform``
+    limits the variable to one platform, ``env_order`` puts it before the others (default: field
+    order) so the rendered drop-in keeps its line order.
+    """
+    extra: dict[str, Any] = {"accepted": accepted} if accepted else {}
+    for key, value in (("env", env), ("env_from", env_from), ("env_platform", env_platform),
+                       ("env_order", env_order)):
+        if value is not None:
+            extra[key] = value
     return Field(default, description=doc, json_schema_extra=extra, **kwargs)
 
 
@@ -288,7 +286,7 @@ class OllamaSettings(BaseSettings, CleanStrings):
     models_dir: str = setting(
         "/usr/share/ollama/.ollama/models", "OLLAMA_MODELS: where models are stored (chowned to "
         "the service user; never a system directory nor inside install_dir).",
-        "a normalised absolute path")
+        "a normalised absolute path", env="OLLAMA_MODELS", env_platform="linux", env_order=1)
     models_dir_migration: Literal["refuse", "copy"] = setting(
         "refuse", "What to do when models_dir changes and the old one holds models: refuse the "
         "change, or copy the models across (the old directory is kept).", "refuse or copy")
@@ -308,66 +306,74 @@ class OllamaSettings(BaseSettings, CleanStrings):
     host: str = setting(
         "127.0.0.1", "Bind address (OLLAMA_HOST); may carry a port.",
         "an IP address or RFC 1123 host name, optionally http:// and :port, e.g. 127.0.0.1, "
-        "0.0.0.0:8080, [::1]:11434, :11434 (all interfaces); IPv6 in brackets before a port")
+        "0.0.0.0:8080, [::1]:11434, :11434 (all interfaces); IPv6 in brackets before a port",
+        env="OLLAMA_HOST", env_from="bind_env", env_order=0)
     port: int | None = setting(
         None, "Port, folded into OLLAMA_HOST (Ollama has no OLLAMA_PORT).", "1 to 65535",
-        ge=1, le=65535)
+        ge=1, le=65535, env="OLLAMA_HOST", env_from="bind_env", env_order=0)
     keep_alive: str | int | None = setting(
-        None, "OLLAMA_KEEP_ALIVE: how long an idle model stays loaded.", DURATION_ACCEPTED)
+        None, "OLLAMA_KEEP_ALIVE: how long an idle model stays loaded.", DURATION_ACCEPTED,
+        env="OLLAMA_KEEP_ALIVE")
     load_timeout: str | int | None = setting(
-        None, "OLLAMA_LOAD_TIMEOUT: how long a model load may stall.", DURATION_ACCEPTED)
+        None, "OLLAMA_LOAD_TIMEOUT: how long a model load may stall.", DURATION_ACCEPTED,
+        env="OLLAMA_LOAD_TIMEOUT")
     context_length: int | None = setting(
         None, "OLLAMA_CONTEXT_LENGTH: default context window (Ollama 0.5.13 and later). Below "
         "2048 is warned about (most prompts would be cut).",
-        "a whole number of tokens, 1 or more", ge=1)
+        "a whole number of tokens, 1 or more", ge=1, env="OLLAMA_CONTEXT_LENGTH")
     num_parallel: int | None = setting(
         None, "OLLAMA_NUM_PARALLEL: parallel requests per model (each multiplies the context "
         "memory; above 64 is warned about).", "a whole number, 1 or more",
-        ge=1)
+        ge=1, env="OLLAMA_NUM_PARALLEL")
     max_loaded_models: int | None = setting(
         None, "OLLAMA_MAX_LOADED_MODELS: models loaded at once (0 = automatic).",
-        "a whole number, 0 or more", ge=0)
+        "a whole number, 0 or more", ge=0, env="OLLAMA_MAX_LOADED_MODELS")
     max_queue: int | None = setting(
         None, "OLLAMA_MAX_QUEUE: queued requests before 503 (above 10000 is warned about).",
-        "a whole number, 1 or more", ge=1)
+        "a whole number, 1 or more", ge=1, env="OLLAMA_MAX_QUEUE")
     flash_attention: bool | None = setting(
-        None, "OLLAMA_FLASH_ATTENTION: force flash attention on or off.", "true or false")
+        None, "OLLAMA_FLASH_ATTENTION: force flash attention on or off.", "true or false",
+        env="OLLAMA_FLASH_ATTENTION")
     kv_cache_type: Literal["f16", "q8_0", "q4_0"] | None = setting(
-        None, "OLLAMA_KV_CACHE_TYPE: K/V cache quantisation.", "f16, q8_0 or q4_0")
+        None, "OLLAMA_KV_CACHE_TYPE: K/V cache quantisation.", "f16, q8_0 or q4_0",
+        env="OLLAMA_KV_CACHE_TYPE")
     origins: list[Origin] = setting(
         [], "OLLAMA_ORIGINS: extra allowed CORS origins (CORS only, not authentication). A "
         "wildcard on a non-loopback bind is warned about.",
         "a list of origins scheme://host[:port] such as https://app.example.com; one * per "
         "origin at most (https://*.example.com, app://*, or * alone); without a *, only http, "
-        "https and browser-extension schemes (Ollama would not start otherwise)")
+        "https and browser-extension schemes (Ollama would not start otherwise)",
+        env="OLLAMA_ORIGINS")
     gpu_overhead: int | None = setting(
         None, "OLLAMA_GPU_OVERHEAD: VRAM bytes to reserve per GPU.", "a whole number of bytes",
-        ge=0)
+        ge=0, env="OLLAMA_GPU_OVERHEAD")
     sched_spread: bool | None = setting(
-        None, "OLLAMA_SCHED_SPREAD: spread a model over all GPUs.", "true or false")
+        None, "OLLAMA_SCHED_SPREAD: spread a model over all GPUs.", "true or false",
+        env="OLLAMA_SCHED_SPREAD")
     noprune: bool | None = setting(
-        None, "OLLAMA_NOPRUNE: do not prune unreferenced blobs at start.", "true or false")
+        None, "OLLAMA_NOPRUNE: do not prune unreferenced blobs at start.", "true or false",
+        env="OLLAMA_NOPRUNE")
     debug: Literal[0, 1, 2] | None = setting(
-        None, "OLLAMA_DEBUG: log level (1 debug, 2 trace).", "0, 1 or 2")
+        None, "OLLAMA_DEBUG: log level (1 debug, 2 trace).", "0, 1 or 2", env="OLLAMA_DEBUG")
     cuda_visible_devices: str | None = setting(
         None, "CUDA_VISIBLE_DEVICES: NVIDIA GPUs to use.", "comma-separated indexes or UUIDs",
-        pattern=r"^[A-Za-z0-9,_-]*$")
+        pattern=r"^[A-Za-z0-9,_-]*$", env="CUDA_VISIBLE_DEVICES")
     hip_visible_devices: str | None = setting(
         None, "HIP_VISIBLE_DEVICES: AMD GPUs to use.", "comma-separated indexes",
-        pattern=r"^[0-9,-]*$")
+        pattern=r"^[0-9,-]*$", env="HIP_VISIBLE_DEVICES")
     rocr_visible_devices: str | None = setting(
         None, "ROCR_VISIBLE_DEVICES: AMD GPUs to use.", "comma-separated indexes or UUIDs",
-        pattern=r"^[A-Za-z0-9,_-]*$")
+        pattern=r"^[A-Za-z0-9,_-]*$", env="ROCR_VISIBLE_DEVICES")
     hsa_override_gfx_version: str | None = setting(
         None, "HSA_OVERRIDE_GFX_VERSION: ROCm GPU target override.", "a version like 10.3.0",
-        pattern=r"^\d+\.\d+\.\d+$")
+        pattern=r"^\d+\.\d+\.\d+$", env="HSA_OVERRIDE_GFX_VERSION")
     https_proxy: SecretStr | None = setting(
         None, "HTTPS_PROXY for model pulls; kept in a 0600 file, never printed.",
-        "an http(s) proxy URL, credentials allowed")
+        "an http(s) proxy URL, credentials allowed", env="HTTPS_PROXY")
     no_proxy: list[NoProxyEntry] = setting(
         [], "NO_PROXY: hosts that bypass the proxy.",
         "host names (.example.com and *.example.com for subdomains), IP addresses or CIDR "
-        "networks, optionally with :port, or *")
+        "networks, optionally with :port, or *", env="NO_PROXY")
     extra_env: dict[str, str] = setting(
         {}, "Any other environment for the server (free-form). Values of names that look "
         "secret (TOKEN, KEY, SECRET, PASSWORD, ...) are hidden in messages.",
@@ -423,7 +429,8 @@ class OllamaSettings(BaseSettings, CleanStrings):
         "C:\\Users themselves.", "a normalised absolute Windows path")
     windows_models_dir: str = setting(
         r"C:\ProgramData\Ollama\models", "Windows: OLLAMA_MODELS (same rules as "
-        "windows_install_dir; the two do not nest).", "a normalised absolute Windows path")
+        "windows_install_dir; the two do not nest).", "a normalised absolute Windows path",
+        env="OLLAMA_MODELS", env_platform="windows", env_order=1)
     windows_service_account: str = setting(
         "SYSTEM", "Windows: account the scheduled task runs as (server mode).",
         "SYSTEM, NETWORK SERVICE or a user name")
@@ -698,45 +705,89 @@ class OllamaSettings(BaseSettings, CleanStrings):
     def archive_filename(self, arch: str) -> str:
         return f"ollama-linux-{arch}.{self.archive_ext}"
 
+    @property
+    def bind_env(self) -> str:
+        """OLLAMA_HOST: host and port folded into one value (Ollama has no OLLAMA_PORT)."""
+        return self.bind.env_value
+
     def environment(self) -> dict[str, str]:
-        """The server's environment, secrets excluded (see secret_environment)."""
-        env: dict[str, str] = {
-            "OLLAMA_HOST": self.bind.env_value,
-            "OLLAMA_MODELS": (
-                self.windows_models_dir if self.platform == "windows" else self.models_dir),
-        }
-        optional: dict[str, object] = {
-            "OLLAMA_KEEP_ALIVE": self.keep_alive,
-            "OLLAMA_LOAD_TIMEOUT": self.load_timeout,
-            "OLLAMA_CONTEXT_LENGTH": self.context_length,
-            "OLLAMA_NUM_PARALLEL": self.num_parallel,
-            "OLLAMA_MAX_LOADED_MODELS": self.max_loaded_models,
-            "OLLAMA_MAX_QUEUE": self.max_queue,
-            "OLLAMA_FLASH_ATTENTION": self.flash_attention,
-            "OLLAMA_KV_CACHE_TYPE": self.kv_cache_type,
-            "OLLAMA_ORIGINS": ",".join(self.origins) or None,
-            "OLLAMA_GPU_OVERHEAD": self.gpu_overhead,
-            "OLLAMA_SCHED_SPREAD": self.sched_spread,
-            "OLLAMA_NOPRUNE": self.noprune,
-            "OLLAMA_DEBUG": self.debug,
-            "CUDA_VISIBLE_DEVICES": self.cuda_visible_devices,
-            "HIP_VISIBLE_DEVICES": self.hip_visible_devices,
-            "ROCR_VISIBLE_DEVICES": self.rocr_visible_devices,
-            "HSA_OVERRIDE_GFX_VERSION": self.hsa_override_gfx_version,
-            "NO_PROXY": ",".join(self.no_proxy) or None,
-        }
-        for name, value in optional.items():
-            if value is None:
-                continue
-            env[name] = ("1" if value else "0") if isinstance(value, bool) else str(value)
+        """The server's environment, secrets excluded (see secret_environment): every field
+        with ``env`` metadata that has a value, then extra_env."""
+        env = self._env_values(secret=False)
         env.update(self.extra_env)
         return env
 
     def secret_environment(self) -> dict[str, str]:
         """Variables that may hold credentials: written to a 0600 file, never printed."""
-        if self.https_proxy is None:
-            return {}
-        return {"HTTPS_PROXY": self.https_proxy.get_secret_value()}
+        return self._env_values(secret=True)
+
+    def _env_values(self, secret: bool) -> dict[str, str]:
+        found: list[tuple[int, str, str]] = []
+        seen: set[str] = set()
+        for field, var in env_fields(self.platform):
+            if var in seen or (field in SECRET_FIELDS) != secret:
+                continue
+            extra = field_extra(field)
+            text = env_text(getattr(self, str(extra.get("env_from", field))))
+            if text is not None:
+                seen.add(var)
+                found.append((int(extra.get("env_order", ENV_ORDER_DEFAULT)), var, text))
+        # sorted() is stable: equal orders keep the fields' declaration order.
+        return {var: text for _, var, text in sorted(found, key=lambda item: item[0])}
+
+
+ENV_ORDER_DEFAULT = 100
+
+
+def field_extra(field: str) -> dict[str, Any]:
+    """A settings field's metadata (accepted, env, env_from, env_platform, env_order)."""
+    extra = OllamaSettings.model_fields[field].json_schema_extra
+    return extra if isinstance(extra, dict) else {}
+
+
+def env_fields(platform: str | None = None) -> list[tuple[str, str]]:
+    """(field, environment variable) for every field with ``env`` metadata, in field order;
+    only those that apply on ``platform`` when it is given."""
+    pairs = []
+    for field in OllamaSettings.model_fields:
+        extra = field_extra(field)
+        if "env" not in extra:
+            continue
+        if platform is not None and extra.get("env_platform", platform) != platform:
+            continue
+        pairs.append((field, str(extra["env"])))
+    return pairs
+
+
+def env_text(value: Any) -> str | None:
+    """A setting's value as an environment variable's text; None when unset (or empty list)."""
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(item) for item in value) or None
+    return str(value)
+
+
+def secret_env_names() -> tuple[str, ...]:
+    """The environment variables that may hold credentials (from the secret fields)."""
+    return tuple(var for field, var in env_fields() if field in SECRET_FIELDS)
+
+
+def _reserved_env() -> dict[str, str]:
+    owners: dict[str, list[str]] = {}
+    for field, var in env_fields():
+        owners.setdefault(var, []).append(field)
+    return {var: " / ".join(fields) for var, fields in owners.items()}
+
+
+# Settings with a field of their own must not be smuggled in through extra_env (compared in
+# upper case: Linux has both HTTPS_PROXY and https_proxy). Derived from the fields' env metadata.
+RESERVED_ENV = _reserved_env()
+RESERVED_ENV_FOLDED = {name.upper(): field for name, field in RESERVED_ENV.items()}
 
 
 class SettingsError(PyinfraError, ValueError):

@@ -1,6 +1,6 @@
 """Render docs/settings.md from the settings model, so the docs cannot drift from the code.
 
-    python -m ollama_fleet.settings_doc > docs/settings.md
+    ollama-fleet settings > docs/settings.md
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from .settings import DATA_PREFIX, ENV_PREFIX, OllamaSettings
 
 HEADER = f"""# Settings reference
 
-Generated from `deploys/settings.py` by `python -m ollama_fleet.settings_doc`; do not edit by hand.
+Generated from `deploys/settings.py` (`ollama_fleet.settings`) by `ollama-fleet settings`; do not
+edit by hand.
 
 Each setting is a pyinfra data key `{DATA_PREFIX}<name>` (in `group_data/*.py`, in the inventory,
 or `--data {DATA_PREFIX}<name>=value`). Later sources win: `group_data/all.py`, then group
@@ -59,5 +60,5 @@ def render() -> str:
     return HEADER + "\n".join(rows) + "\n"
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # the same as `ollama-fleet settings`
     print(render(), end="")

@@ -1,24 +1,23 @@
-"""`python -m ollama_fleet.status INVENTORY [--json] [--limit HOST]`: one table for the fleet.
+"""`ollama-fleet status INVENTORY [--json] [--limit PATTERN]`: one table for the fleet.
 
 Reads each host's state with the same single fact the deploy uses (one round trip per host)
 and exits non-zero when any host is unreachable, unhealthy or drifted from its settings, so it
-serves CI gates and monitoring checks alike.
+serves CI gates and monitoring checks alike. Hosts without any `ollama_*` data are not Ollama
+hosts: they are neither contacted nor listed. `python -m ollama_fleet.status` is the same
+command.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
-import os
 import sys
 from typing import Any
 
 import gevent
-from pyinfra.api import Config, State
+from pyinfra.api import Config
 from pyinfra.api.connect import connect_all
-from pyinfra.context import ctx_host, ctx_state
-from pyinfra_cli.inventory import make_inventory
+from pyinfra.context import ctx_host
 
 from .linux.deploy import gather_state
 from .linux.drift import HostStatus, host_status
@@ -31,12 +30,13 @@ COLUMNS = ("host", "reachable", "installed", "running", "active", "enabled", "ad
 
 
 def collect(inventory_path: str, limit: list[str] | None = None) -> list[HostStatus]:
-    state = State()
-    ctx_state.set(state)
-    inventory = make_inventory(inventory_path, cwd=os.getcwd())
-    state.init(inventory, Config(CONNECT_TIMEOUT=5),
-               initial_limit=[h for h in inventory if h.name in limit] if limit else None)
-    connect_all(state)
+    """Connect to the Ollama hosts of the inventory (within limit) and read their status."""
+    from .cli import load_inventory  # noqa: PLC0415
+
+    loaded = load_inventory(inventory_path, limit, config=Config(CONNECT_TIMEOUT=5))
+    if not loaded.selected:
+        return []
+    connect_all(loaded.state)
 
     def one(member: Any) -> HostStatus:
         if not member.connected:
@@ -53,8 +53,7 @@ def collect(inventory_path: str, limit: list[str] | None = None) -> list[HostSta
             current = gather_state(settings, Layout(settings))
         return host_status(member.name, settings, plan, current)
 
-    hosts = [h for h in inventory if not limit or h.name in limit]
-    jobs = [gevent.spawn(one, h) for h in hosts]
+    jobs = [gevent.spawn(one, h) for h in loaded.selected]
     gevent.joinall(jobs)
     return [job.get() for job in jobs]
 
@@ -94,24 +93,28 @@ def render_table(rows: list[HostStatus]) -> str:
     return "\n".join(out)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ollama_fleet.status", description=__doc__)
-    parser.add_argument("inventory")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    parser.add_argument("--limit", action="append", help="only this host (repeatable)")
-    args = parser.parse_args(argv)
-    # The table is the report: pyinfra's own connection chatter would only interleave with it.
-    logging.getLogger("pyinfra").setLevel(logging.ERROR)
-    rows = collect(args.inventory, args.limit)
-    if args.json:
+def run(inventory: str, limit: list[str] | None = None, *, as_json: bool = False,
+        verbose: int = 0) -> int:
+    if not verbose:
+        # The table is the report: pyinfra's own connection chatter would only interleave.
+        logging.getLogger("pyinfra").setLevel(logging.ERROR)
+    rows = collect(inventory, limit)
+    if as_json:
         print(json.dumps([row.as_dict() for row in rows], indent=2))
     else:
         print(render_table(rows))
     bad = [row.host for row in rows if not row.ok]
-    if bad and not args.json:
+    if bad and not as_json:
         print(f"\n{len(bad)} of {len(rows)} host(s) need attention: {', '.join(bad)}",
               file=sys.stderr)
     return 1 if bad else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m ollama_fleet.status ARGS` is `ollama-fleet status ARGS`."""
+    from .cli import main as cli_main  # noqa: PLC0415
+
+    return cli_main(["status", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -1,68 +1,37 @@
-"""One closing summary of the run: each failed host and why, after pyinfra's own results.
+"""The closing summary of a run: each failed host and why, then nothing else to scroll for.
 
 pyinfra prints a host's errors where they happen, interleaved with fifty other hosts' progress;
-an operator wants the list at the end. pyinfra has no end-of-run hook, so the summary is printed
-when the process exits (to stderr, so `--json` output stays pure).
+an operator wants the list at the end. The run context (run.py) prints it once, to stderr (so
+`--json` output stays pure), when the run's last operation ends; `summary_lines(state)` gives the
+same lines to programs that drive pyinfra themselves.
 """
 
 from __future__ import annotations
 
-import atexit
-import sys
-import weakref
-
-_REASONS: weakref.WeakKeyDictionary[object, dict[str, str]] = weakref.WeakKeyDictionary()
-_WARNINGS: weakref.WeakKeyDictionary[object, list[str]] = weakref.WeakKeyDictionary()
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 
-def note_warning(state: object, text: str) -> None:
-    """Remember a warning for the closing summary (each text once, in order)."""
-    warnings = _WARNINGS.setdefault(state, [])
-    if text not in warnings:
-        warnings.append(text)
+def closing_summary(state: Any, warnings: list[str], failed: Iterable[Any],
+                    reasons: Mapping[str, str]) -> list[str]:
+    """The warnings of the run, then each failed host and why (our own reason when one of our
+    checks failed it, else the first failed operation's message)."""
+    lines: list[str] = []
+    if warnings:
+        lines.append(f"--> ollama-fleet: {len(warnings)} warning(s) (legal but suspicious "
+                     "settings; ollama_strict: true makes them errors):")
+        lines += [f"    {text}" for text in warnings]
+    failed = sorted(failed, key=lambda h: h.name)
+    if failed:
+        lines.append(f"--> ollama-fleet: {len(failed)} host(s) failed; re-running converges "
+                     "them without disturbing the others:")
+        for host in failed:
+            reason = reasons.get(host.name) or _from_operations(state, host)
+            lines.append(f"    {host.name}: {reason}")
+    return lines
 
 
-def warnings(state: object) -> list[str]:
-    return list(_WARNINGS.get(state, ()))
-
-
-def note_failure(state: object, host_name: str, reason: str) -> None:
-    """Remember why a host was failed by our own checks (the first reason wins)."""
-    reasons = _REASONS.get(state)
-    if reasons is not None:
-        reasons.setdefault(host_name, reason)
-
-
-def install(state: object) -> None:
-    if state in _REASONS:
-        return
-    _REASONS[state] = {}
-    ref = weakref.ref(state)
-    atexit.register(lambda: _print(ref()))
-
-
-def _print(state) -> None:  # noqa: ANN001 - pyinfra State, possibly gone
-    if state is None:
-        return
-    noted = _WARNINGS.get(state)
-    if noted:
-        lines = [f"--> ollama-fleet: {len(noted)} warning(s) (legal but suspicious settings; "
-                 "ollama_strict: true makes them errors):"]
-        lines += [f"    {text}" for text in noted]
-        print("\n".join(lines), file=sys.stderr)
-    if not getattr(state, "failed_hosts", None):
-        return
-    reasons = _REASONS.get(state, {})
-    failed = sorted(state.failed_hosts, key=lambda h: h.name)
-    lines = [f"--> ollama-fleet: {len(failed)} host(s) failed; re-running converges them "
-             "without disturbing the others:"]
-    for host in failed:
-        reason = reasons.get(host.name) or _from_operations(state, host)
-        lines.append(f"    {host.name}: {reason}")
-    print("\n".join(lines), file=sys.stderr)
-
-
-def _from_operations(state, host) -> str:  # noqa: ANN001
+def _from_operations(state: Any, host: Any) -> str:
     for op_hash in state.get_op_order():
         data = state.ops.get(host, {}).get(op_hash)
         meta = data.operation_meta if data else None

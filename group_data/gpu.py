@@ -11,6 +11,7 @@ ollama_models = ["qwen2.5:7b", "llama3.1:8b"]
 ollama_custom_models = [
     {"name": "qwen2.5:7b-32k", "from": "qwen2.5:7b", "parameters": {"num_ctx": 32768}},
     {"name": "support-bot", "modelfile": "templates/modelfiles/support-bot.Modelfile.j2"},
+    {"name": "site-assistant", "modelfile": "templates/modelfiles/chatml-assistant.Modelfile.j2"},
 ]
 # The API is reached by the application subnet only, enforced by the host firewall.
 ollama_host = "0.0.0.0"

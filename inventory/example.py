@@ -1,7 +1,8 @@
 """A realistic fleet: GPU inference servers, CPU edge boxes and Windows workstations.
 
     pyinfra inventory/example.py deploy.py          # converge
-    python -m ollama_fleet.status inventory/example.py   # one table, non-zero on drift
+    ollama-fleet check inventory/example.py         # validate, no connection
+    ollama-fleet status inventory/example.py        # one table, non-zero on drift
 
 Group settings live in group_data/<group>.py; per-host data overrides them.
 """

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from pyinfra import host, logger
-from pyinfra.api import deploy
 
 from ..model_plan import ModelPlan
 from ..model_source import models_in_store
+from ..run import record_activation
 from ..settings import OllamaSettings
 from . import models, operations, security, seed
 from .diff import log_config_diff
@@ -38,8 +38,9 @@ def gather_state(settings: OllamaSettings, layout: Layout,
     )
 
 
-@deploy("Ollama on Linux")
-def deploy_linux(settings: OllamaSettings, plan: ModelPlan, batch: int):
+def deploy_linux(settings: OllamaSettings, plan: ModelPlan, batch: int | None = None):
+    """The Linux body of `ollama()`, for a validated host. The run sets the activation's batch
+    size (`_parallel`) before it starts; `batch` fixes it for callers driving this directly."""
     layout = Layout(settings)
     files = layout.managed_files()
     current = gather_state(settings, layout, files, list_blobs=settings.model_source is not None)
@@ -57,8 +58,11 @@ def deploy_linux(settings: OllamaSettings, plan: ModelPlan, batch: int):
         operations.models_dir_move(settings, current, name="Models dir change", **each)
     security.before_activation(settings, current)
     expected = models.models_expected_after_restart(plan, current)
-    operations.activate(settings, layout, files, current, expected, _parallel=batch,
-                        name="Activate (restart + health check, rollback on failure)", **each)
+    batching = {"_parallel": batch} if batch else {}
+    activation = operations.activate(
+        settings, layout, files, current, expected,
+        name="Activate (restart + health check, rollback on failure)", **batching, **each)
+    record_activation(host, activation)
     security.after_activation(settings, current)
     seeded: tuple = ()
     if settings.model_source:

@@ -16,13 +16,13 @@ HIDDEN = {"secret"}
 def log_config_diff(files: tuple[ManagedFile, ...], current: LinuxHostState) -> None:
     """Costs one extra fact per changed file, and only when --diff is given."""
     for managed in files:
-        if current.files.get(managed.key) == managed.sha256:
+        if not managed.differs(current.files):
             continue
         if managed.key in HIDDEN:
             logger.info(f"{host.print_prefix}{managed.dest}: changes (content hidden: secrets)")
             continue
         remote = host.get_fact(FileContents, path=managed.dest) or []
-        wanted = (managed.content or "").splitlines()
+        wanted = managed.text.splitlines()
         lines = difflib.unified_diff(remote, wanted, f"{managed.dest} (host)",
                                      f"{managed.dest} (declared)", lineterm="")
         for line in lines:

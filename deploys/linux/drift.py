@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-
+from ..host_status import HostStatus
 from ..model_names import recorded_digest
 from ..model_plan import ModelPlan
 from ..settings import OllamaSettings
@@ -11,35 +10,7 @@ from .facts import LinuxHostState
 from .layout import Layout
 from .models import present_models, undeclared_models
 
-
-@dataclass
-class HostStatus:
-    host: str
-    reachable: bool = True
-    installed: str | None = None
-    running: str | None = None
-    active: str = "unknown"
-    enabled: str = "unknown"
-    address: str = ""
-    drift: list[str] = field(default_factory=list)
-    models_missing: list[str] = field(default_factory=list)
-    models_extra: list[str] = field(default_factory=list)
-    models_present: int = 0
-    error: str | None = None
-
-    @property
-    def healthy(self) -> bool:
-        return (
-            self.reachable and self.error is None and self.active == "active"
-            and self.running is not None and self.running == self.installed
-        )
-
-    @property
-    def ok(self) -> bool:
-        return self.healthy and not self.drift and not self.models_missing
-
-    def as_dict(self) -> dict[str, object]:
-        return {**asdict(self), "healthy": self.healthy, "ok": self.ok}
+__all__ = ["HostStatus", "host_status"]  # HostStatus lives in ..host_status (both platforms)
 
 
 def host_status(

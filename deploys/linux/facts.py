@@ -1,18 +1,24 @@
-"""One fact, one round trip: everything the Linux deploy needs to know about a host."""
+"""One fact, one round trip: everything the Linux deploy needs to know about a host.
+
+The frame here reports the host itself (architecture, systemd, tools) and the shared digests
+and unit states; everything else comes from the features' probes (probe.py), each printing and
+parsing its own lines. The dataclass's named fields belong to the features that exist; a new
+feature keeps what its probe finds in ``found[probe name]``.
+"""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import Any
 
 from pyinfra.api import FactBase
 
-from ..render import render
+from ..render import Safe, render
+from .probe import Probe, Shared
 
-# Units whose state the one `systemctl show` also reports, for the security operations.
-FIREWALL_UNIT = "ollama-fleet-firewall.service"
-NGINX_UNIT = "nginx.service"
+# Commands every deploy may use; probes add their own (nft, nginx).
+CORE_TOOLS = ("curl", "wget", "zstd", "tar", "flock", "sha256sum", "journalctl", "systemctl")
 
 
 @dataclass
@@ -27,25 +33,32 @@ class LinuxHostState:
     arch: str = ""
     systemd: bool = False
     tools: set[str] = field(default_factory=set)
+    files: dict[str, str] = field(default_factory=dict)  # key -> sha256 or "absent"
+    # probe "account" (operations.py)
     user: dict[str, str] | None = None  # name, uid, gid, home, shell
     user_groups: set[str] = field(default_factory=set)
     group_exists: bool = False
     groups_present: set[str] = field(default_factory=set)
     extra_groups: set[str] = field(default_factory=set)
+    paths: dict[str, PathOwner] = field(default_factory=dict)  # directories asked about
+    # probe "release" (release.py)
     versions: dict[str, bool] = field(default_factory=dict)  # version -> complete
     current: str | None = None
-    files: dict[str, str] = field(default_factory=dict)  # key -> sha256 or "absent"
+    # probe "service" (operations.py)
     applied: str | None = None
     applied_models_dir: str | None = None
     active: str = "unknown"
     enabled: str = "unknown"
-    paths: dict[str, PathOwner] = field(default_factory=dict)  # directories asked about
+    old_models: int = 0
+    api_version: str | None = None
+    # probe "models" (models.py)
     manifests: dict[str, str] = field(default_factory=dict)  # path under manifests/ -> sha256
     blobs: dict[str, int] = field(default_factory=dict)  # sha256-<hex> -> size
     records: dict[str, str] = field(default_factory=dict)  # model -> digest of last create
-    security: dict[str, str] = field(default_factory=dict)  # see security_state.sh.j2
-    old_models: int = 0
-    api_version: str | None = None
+    # probes "firewall" and "proxy", and the digests of their files (security.state_probes)
+    security: dict[str, str] = field(default_factory=dict)
+    # what the probes of newer features found, by probe name
+    found: dict[str, Any] = field(default_factory=dict)
 
     def owner(self, path: str) -> PathOwner | None:
         return self.paths.get(path)
@@ -54,6 +67,15 @@ class LinuxHostState:
     def arch_name(self) -> str:
         """Upstream's archive naming: x86_64 -> amd64, aarch64 -> arm64."""
         return {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(self.arch, self.arch)
+
+
+def registered_probes() -> tuple[Probe, ...]:
+    """Every feature's probe, in the order their fragments run."""
+    # Imported here: the feature modules import this one for LinuxHostState.
+    from . import firewall, models, operations, proxy, release  # noqa: PLC0415
+
+    return (operations.ACCOUNT_PROBE, release.PROBE, operations.SERVICE_PROBE, models.PROBE,
+            firewall.PROBE, proxy.PROBE)
 
 
 class LinuxOllamaState(FactBase[LinuxHostState]):
@@ -74,13 +96,16 @@ class LinuxOllamaState(FactBase[LinuxHostState]):
         security: tuple[tuple[str, str], ...] = (),
     ) -> str:
         paths = dict.fromkeys([*dirs, models_dir, *map(str, PurePosixPath(models_dir).parents)])
-        return render(
-            "linux/state.sh.j2",
-            user=user, group=group, install_dir=install_dir, unit=unit,
-            files=dict(files), state_dir=state_dir, models_dir=models_dir, api_url=api_url,
-            paths=list(paths), list_blobs=list_blobs, security=dict(security),
-            firewall_unit=FIREWALL_UNIT, nginx_unit=NGINX_UNIT,
-        )
+        context = {
+            "user": user, "group": group, "install_dir": install_dir, "unit": unit,
+            "state_dir": state_dir, "models_dir": models_dir, "api_url": api_url,
+            "paths": list(paths), "list_blobs": list_blobs,
+        }
+        probes = registered_probes()
+        fragments = [Safe(render(p.template, **context, **p.context)) for p in probes]
+        tools = list(dict.fromkeys([*CORE_TOOLS, *(t for p in probes for t in p.tools)]))
+        return render("linux/state.sh.j2", fragments=fragments, tools=tools,
+                      files=dict(files), security=dict(security))
 
     def default(self) -> LinuxHostState:
         return LinuxHostState()
@@ -91,111 +116,47 @@ class LinuxOllamaState(FactBase[LinuxHostState]):
 
 def parse_state(lines: list[str]) -> LinuxHostState:
     state = LinuxHostState()
+    shared = Shared()
+    probes = registered_probes()
+    by_key = {key: p for p in probes for key in p.keys}
+    by_section = {name: p for p in probes for name in p.sections}
     file_keys: dict[str, str] = {}  # path -> key
     sec_keys: dict[str, str] = {}
-    hashes: dict[str, str] = {}
-    units: dict[str, dict[str, str]] = {}
     section = ""  # inside "@name" ... "@end": raw output of one command
     unit_id = ""
     for line in lines:
         if line.startswith("@"):
             section = "" if line == "@end" else line[1:]
             continue
-        if section:
-            unit_id = _raw_line(state, section, line, hashes, units, unit_id)
-            continue
-        key, _, value = line.partition("\t")
-        if key == "arch":
-            state.arch = value
-        elif key == "systemd":
-            state.systemd = value == "yes"
-        elif key == "tool":
-            state.tools.add(value)
-        elif key == "version_dir":
-            version, _, status = value.partition(" ")
-            state.versions[version] = status == "complete"
-        elif key == "current":
-            state.current = value
-        elif key in ("filekey", "seckey"):
-            name, _, path = value.partition(" ")
-            (file_keys if key == "filekey" else sec_keys)[path] = name
-        elif key == "applied":
-            state.applied = value.strip() or None
-        elif key == "applied_models_dir":
-            state.applied_models_dir = value.strip() or None
-        elif key == "blob":
-            name, _, size = value.partition(" ")
-            state.blobs[name] = int(size)
-        elif key == "sec":
-            name, _, detail = value.partition(" ")
-            state.security[name] = detail
-        elif key == "fw_live_applied_raw":
-            state.security["fw_live_applied"] = value
-        elif key == "old_models":
-            state.old_models = int(value) if value.isdigit() else 0
-        elif key == "api":
-            state.api_version = _api_version(value)
-    state.extra_groups = state.groups_present & {"render", "video"}
-    state.group_exists = bool(state.groups_present - {"render", "video"})
-    state.files = {name: hashes.get(path, "absent") for path, name in file_keys.items()}
+        if section == "hash":  # sha256sum: "<digest>  <path>"
+            digest, _, path = line.partition("  ")
+            shared.hashes[path] = digest
+        elif section == "units":  # systemctl show: "Key=value" blocks, one per unit
+            prop, _, detail = line.partition("=")
+            if prop == "Id":
+                unit_id = detail
+            if prop:
+                shared.units.setdefault(unit_id, {})[prop] = detail
+        elif section:
+            if section in by_section:
+                by_section[section].parse(state, section, line)
+        else:
+            key, _, value = line.partition("\t")
+            if key == "arch":
+                state.arch = value
+            elif key == "systemd":
+                state.systemd = value == "yes"
+            elif key == "tool":
+                state.tools.add(value)
+            elif key in ("filekey", "seckey"):
+                name, _, path = value.partition(" ")
+                (file_keys if key == "filekey" else sec_keys)[path] = name
+            elif key in by_key:
+                by_key[key].parse(state, key, value)
+    state.files = {name: shared.hashes.get(path, "absent") for path, name in file_keys.items()}
     for path, name in sec_keys.items():
-        state.security[name] = hashes.get(path, "absent")
-    _apply_units(state, units)
+        state.security[name] = shared.hashes.get(path, "absent")
+    for probe in probes:
+        if probe.finish is not None:
+            probe.finish(state, shared)
     return state
-
-
-def _raw_line(state: LinuxHostState, section: str, line: str, hashes: dict[str, str],
-              units: dict[str, dict[str, str]], unit_id: str) -> str:
-    """One line of a command's own output; returns the `systemctl show` unit it belongs to."""
-    if section == "hash":  # sha256sum: "<digest>  <path>"
-        digest, _, path = line.partition("  ")
-        hashes[path] = digest
-    elif section == "manifests":  # sha256sum run in manifests/: "<digest>  ./<relpath>"
-        digest, _, path = line.partition("  ")
-        state.manifests[path.removeprefix("./")] = digest
-    elif section == "units":  # systemctl show: "Key=value" blocks, one per unit
-        prop, _, detail = line.partition("=")
-        if prop == "Id":
-            unit_id = detail
-        if prop:
-            units.setdefault(unit_id, {})[prop] = detail
-    elif section == "paths":  # stat: "<user> <group> <octal mode> <path>"
-        parts = line.split(" ", 3)
-        if len(parts) == 4:
-            state.paths[parts[3]] = PathOwner(parts[0], parts[1], int(parts[2], 8))
-    elif section == "records":  # create records: "<model> <digest>"
-        name, _, digest = line.partition(" ")
-        state.records[name] = digest
-    elif section == "passwd" and line:
-        name, _, uid, gid, _gecos, home, shell = (line.split(":") + [""] * 7)[:7]
-        state.user = {"name": name, "uid": uid, "gid": gid, "home": home, "shell": shell}
-    elif section == "user_groups":
-        state.user_groups = set(line.split())
-    elif section == "groups" and line:
-        state.groups_present.add(line.split(":", 1)[0])
-    return unit_id
-
-
-def _apply_units(state: LinuxHostState, units: dict[str, dict[str, str]]) -> None:
-    """Fold `systemctl show` blocks into the service state and the security keys."""
-    for unit_id, props in units.items():
-        active = props.get("ActiveState") or "unknown"
-        enabled = props.get("UnitFileState") or "not-found"
-        if unit_id == FIREWALL_UNIT:
-            state.security["fw_enabled"] = enabled
-        elif unit_id == NGINX_UNIT:
-            if "nginx" in state.tools:
-                state.security["nginx_active"] = active
-                state.security["nginx_enabled"] = enabled
-        elif unit_id:
-            state.active = active
-            state.enabled = enabled
-
-
-def _api_version(text: str) -> str | None:
-    if text == "down":
-        return None
-    try:
-        return str(json.loads(text)["version"])
-    except (ValueError, KeyError, TypeError):
-        return None

@@ -8,46 +8,48 @@ accept in our chain does not override a drop elsewhere, and our drop is final.
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
-from dataclasses import dataclass
-from io import BytesIO
 
 from pyinfra import host
-from pyinfra.api import FileUploadCommand, StringCommand, operation
+from pyinfra.api import StringCommand, operation
 
+from ..managed import ManagedFile, upload
 from ..render import render
 from ..settings import OllamaSettings
-from .facts import FIREWALL_UNIT, LinuxHostState
-from .layout import STAGING_DIR, STATE_DIR
+from .facts import LinuxHostState
+from .layout import STAGING_DIR, STATE_DIR, managed_file
+from .probe import Probe, Shared
 
 TABLE = "ollama_fleet"
 NFT = "/usr/sbin/nft"
 RULES_DIR = "/etc/ollama-fleet"
 RULES = f"{RULES_DIR}/nftables.nft"
-UNIT = FIREWALL_UNIT
+UNIT = "ollama-fleet-firewall.service"
 UNIT_PATH = f"/etc/systemd/system/{UNIT}"
 # sha256 of `nft -s list table` (counters left out) right after our load: a different live
 # listing means someone changed or flushed the table since, and it is loaded again.
 LIVE_RECORD = f"{STATE_DIR}/firewall.live"
 
-# Names under which the state fact reports the firewall (see security_state.sh.j2).
+# Names under which the state fact reports the digests of the firewall's files.
 PROBES = (("fw_rules", RULES), ("fw_unit", UNIT_PATH))
 
 
-@dataclass(frozen=True)
-class FirewallFile:
-    key: str
-    dest: str
-    content: str
+def _parse_probe(state: LinuxHostState, key: str, value: str) -> None:
+    state.security[key] = value
 
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.content.encode()).hexdigest()
 
-    @property
-    def staged(self) -> str:
-        return f"{STAGING_DIR}/{self.key}"
+def _finish_probe(state: LinuxHostState, shared: Shared) -> None:
+    props = shared.units.get(UNIT)
+    if props is not None:
+        state.security["fw_enabled"] = props.get("UnitFileState") or "not-found"
+
+
+# The table, its live digest and the recorded one, and the unit's state, for the state fact.
+PROBE = Probe("firewall", "linux/probe_firewall.sh.j2",
+              keys=("fw_table", "fw_live", "fw_live_applied"), parse=_parse_probe,
+              finish=_finish_probe, tools=("nft",),
+              context={"firewall_unit": UNIT, "firewall_table": TABLE,
+                       "firewall_record": LIVE_RECORD})
 
 
 def wanted(settings: OllamaSettings) -> bool:
@@ -71,16 +73,16 @@ def ruleset(settings: OllamaSettings) -> str:
                   v4=v4, v6=v6)
 
 
-def files(settings: OllamaSettings) -> tuple[FirewallFile, ...]:
+def files(settings: OllamaSettings) -> tuple[ManagedFile, ...]:
     unit = render("linux/nftables.service.j2", table=TABLE, nft=NFT, rules=RULES,
                   ollama_unit=f"{settings.service_name}.service")
-    return (FirewallFile("fw_rules", RULES, ruleset(settings)),
-            FirewallFile("fw_unit", UNIT_PATH, unit))
+    return (managed_file("fw_rules", RULES, ruleset(settings)),
+            managed_file("fw_unit", UNIT_PATH, unit))
 
 
 def apply_reasons(settings: OllamaSettings, current: LinuxHostState) -> list[str]:
     sec = current.security
-    reasons = [f"{f.dest} differs" for f in files(settings) if sec.get(f.key) != f.sha256]
+    reasons = [f"{f.dest} differs" for f in files(settings) if f.differs(sec)]
     if "nft" not in current.tools:
         reasons.append("nftables is not installed")
     if sec.get("fw_table") != "present":
@@ -102,16 +104,16 @@ def firewall(settings: OllamaSettings, current: LinuxHostState):
     if not reasons:
         host.noop(f"firewall table inet {TABLE} is current")
         return
-    changed = [f for f in files(settings) if current.security.get(f.key) != f.sha256]
-    for managed in changed:
-        yield FileUploadCommand(BytesIO(managed.content.encode()), managed.staged)
+    declared = files(settings)
+    changed = [f for f in declared if f.differs(current.security)]
+    yield from upload(changed)
     staged_rules = next((f.staged for f in changed if f.key == "fw_rules"), None)
     yield StringCommand(render(
         "linux/nftables_apply.sh.j2",
         install="nft" not in current.tools, packages=["nftables"], nft=NFT, table=TABLE,
         staged_rules=staged_rules, rules_dir=RULES_DIR, rules=RULES, unit=UNIT,
-        live_record=LIVE_RECORD,
-        files=[{"staged": f.staged, "dest": f.dest} for f in changed],
+        live_record=LIVE_RECORD, staging=STAGING_DIR,
+        files=[f.step(changed=f in changed) for f in declared],
     ))
 
 

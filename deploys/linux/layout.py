@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from ..managed import ManagedFile
 from ..render import env_name, render
 from ..settings import OllamaSettings
 
@@ -13,24 +14,14 @@ STATE_DIR = "/var/lib/ollama-fleet"
 STAGING_DIR = f"{STATE_DIR}/staged"
 DROPIN_NAME = "ollama-fleet.conf"
 
+__all__ = ["DROPIN_NAME", "STAGING_DIR", "STATE_DIR", "Layout", "ManagedFile", "managed_file"]
 
-@dataclass(frozen=True)
-class ManagedFile:
-    key: str
-    dest: str
-    content: str | None  # None: the file must not exist
-    mode: str
-    group: str = "root"
 
-    @property
-    def sha256(self) -> str:
-        if self.content is None:
-            return "absent"
-        return hashlib.sha256(self.content.encode()).hexdigest()
-
-    @property
-    def staged(self) -> str:
-        return f"{STAGING_DIR}/{self.key}"
+def managed_file(key: str, dest: str, content: str | bytes | None, mode: str = "0644",
+                 group: str = "root") -> ManagedFile:
+    """A file of ours on a Linux host, root-owned, staged in STAGING_DIR."""
+    data = content.encode() if isinstance(content, str) else content
+    return ManagedFile(key, dest, data, STAGING_DIR, mode=mode, group=group)
 
 
 @dataclass(frozen=True)
@@ -75,9 +66,9 @@ class Layout:
         secret = render("linux/secret.env.j2", environment=[
             (env_name(name), value) for name, value in secrets.items()]) if secrets else None
         return (
-            ManagedFile("unit", self.unit_path, unit, "0644"),
-            ManagedFile("dropin", self.dropin_path, dropin, "0644"),
-            ManagedFile("secret", self.secret_path, secret, "0600"),
+            managed_file("unit", self.unit_path, unit, "0644"),
+            managed_file("dropin", self.dropin_path, dropin, "0644"),
+            managed_file("secret", self.secret_path, secret, "0600"),
         )
 
     def applied_digest(self, files: tuple[ManagedFile, ...]) -> str:

@@ -21,6 +21,7 @@ from ..render import render, sh_command
 from ..settings import OllamaSettings
 from .facts import LinuxHostState
 from .layout import STATE_DIR
+from .probe import Probe
 
 MODELFILES_DIR = f"{STATE_DIR}/modelfiles"
 
@@ -135,3 +136,20 @@ def models_expected_after_restart(plan: ModelPlan, current: LinuxHostState) -> f
     spelling of the manifest on disk, which may differ from the declared one in case)."""
     declared = plan.declared
     return frozenset(name for name in present_models(current) if name in declared)
+
+
+def _parse_probe(state: LinuxHostState, key: str, line: str) -> None:
+    if key == "manifests":  # sha256sum run in manifests/: "<digest>  ./<relpath>"
+        digest, _, path = line.partition("  ")
+        state.manifests[path.removeprefix("./")] = digest
+    elif key == "records":  # create records: "<model> <digest>"
+        name, _, digest = line.partition(" ")
+        state.records[name] = digest
+    elif key == "blob":  # "sha256-<hex> <size>"
+        name, _, size = line.partition(" ")
+        state.blobs[name] = int(size)
+
+
+# Manifests, blobs (when seeding) and create records, for the state fact.
+PROBE = Probe("models", "linux/probe_models.sh.j2", keys=("blob",),
+              sections=("manifests", "records"), parse=_parse_probe)

@@ -2,21 +2,84 @@
 
 from __future__ import annotations
 
-from io import BytesIO
+import json
 from pathlib import PurePosixPath
 
 from pyinfra import host
 from pyinfra.api import FileUploadCommand, StringCommand, operation
 
-from ..hostcmd import fail_host, upload_secret
+from ..hostcmd import fail_host
+from ..managed import upload
 from ..render import render, sh_command
 from ..rollout import gate
 from ..settings import OllamaSettings
-from .facts import LinuxHostState
+from .facts import LinuxHostState, PathOwner
 from .layout import STAGING_DIR, STATE_DIR, Layout, ManagedFile
+from .probe import Probe, Shared
 from .release import ReleaseSource
 
 UPLOAD_DIR = f"{STATE_DIR}/uploads"
+GPU_GROUPS = {"render", "video"}
+
+
+# --- the state fact's probes for the install and the activation -----------------------------
+
+def _parse_account(state: LinuxHostState, section: str, line: str) -> None:
+    if section == "passwd" and line:  # getent passwd
+        name, _, uid, gid, _gecos, home, shell = (line.split(":") + [""] * 7)[:7]
+        state.user = {"name": name, "uid": uid, "gid": gid, "home": home, "shell": shell}
+    elif section == "user_groups":  # id -Gn
+        state.user_groups = set(line.split())
+    elif section == "groups" and line:  # getent group
+        state.groups_present.add(line.split(":", 1)[0])
+    elif section == "paths":  # stat: "<user> <group> <octal mode> <path>"
+        parts = line.split(" ", 3)
+        if len(parts) == 4:
+            state.paths[parts[3]] = PathOwner(parts[0], parts[1], int(parts[2], 8))
+
+
+def _finish_account(state: LinuxHostState, shared: Shared) -> None:
+    state.extra_groups = state.groups_present & GPU_GROUPS
+    state.group_exists = bool(state.groups_present - GPU_GROUPS)
+
+
+ACCOUNT_PROBE = Probe("account", "linux/probe_account.sh.j2",
+                      sections=("passwd", "user_groups", "groups", "paths"),
+                      parse=_parse_account, finish=_finish_account)
+
+
+def _parse_service(state: LinuxHostState, key: str, value: str) -> None:
+    if key == "service_unit":
+        state.found["service_unit"] = value
+    elif key == "applied":
+        state.applied = value.strip() or None
+    elif key == "applied_models_dir":
+        state.applied_models_dir = value.strip() or None
+    elif key == "old_models":
+        state.old_models = int(value) if value.isdigit() else 0
+    elif key == "api":
+        state.api_version = _api_version(value)
+
+
+def _finish_service(state: LinuxHostState, shared: Shared) -> None:
+    props = shared.units.get(state.found.get("service_unit", ""))
+    if props is not None:
+        state.active = props.get("ActiveState") or "unknown"
+        state.enabled = props.get("UnitFileState") or "not-found"
+
+
+def _api_version(text: str) -> str | None:
+    if text == "down":
+        return None
+    try:
+        return str(json.loads(text)["version"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+SERVICE_PROBE = Probe("service", "linux/probe_service.sh.j2",
+                      keys=("service_unit", "applied", "applied_models_dir", "old_models", "api"),
+                      parse=_parse_service, finish=_finish_service)
 
 
 @operation()
@@ -129,20 +192,9 @@ def activate(
         host.noop("running configuration is current")
         return
     yield gate()
-    entries = []
-    for managed in files:
-        changed = current.files.get(managed.key) != managed.sha256
-        if changed and managed.content is not None:
-            if not int(managed.mode, 8) & 0o004:  # not world-readable on the host: a secret
-                yield from upload_secret(managed.content.encode(), managed.staged, managed.key)
-            else:
-                yield FileUploadCommand(BytesIO(managed.content.encode()), managed.staged)
-        entries.append({
-            "key": managed.key, "dest": managed.dest, "mode": managed.mode,
-            "group": managed.group,
-            "staged": managed.staged if changed and managed.content is not None else None,
-            "absent": managed.content is None and changed,
-        })
+    changed = [f for f in files if f.differs(current.files)]
+    yield from upload(changed)
+    entries = [f.step(changed=f in changed) for f in files]
     yield StringCommand(render(
         "linux/activate.sh.j2",
         state_dir=STATE_DIR, unit=layout.unit, install_dir=settings.install_dir,
@@ -161,7 +213,7 @@ def restart_reasons(
     reasons = []
     if current.applied != digest:
         reasons.append("configuration or release changed")
-    edited = [f.dest for f in files if current.files.get(f.key) != f.sha256]
+    edited = [f.dest for f in files if f.differs(current.files)]
     if edited:
         reasons.append(f"{', '.join(edited)} differ(s) from the declared content")
     if current.active != "active":

@@ -7,21 +7,20 @@ in pyinfra's output or in a process list. A change reloads nginx only: Ollama ke
 
 from __future__ import annotations
 
-import hashlib
 import re
-from dataclasses import dataclass
-from io import BytesIO
 from pathlib import Path
 
 from pyinfra import host
-from pyinfra.api import FileUploadCommand, StringCommand, operation
+from pyinfra.api import StringCommand, operation
 
-from ..hostcmd import fail_host, upload_secret
+from ..hostcmd import fail_host
+from ..managed import ManagedFile, upload
 from ..render import NginxNoVariables, nginx, render
 from ..settings import AuthProxy, OllamaSettings
 from .facts import LinuxHostState
 from .htpasswd import htpasswd
-from .layout import STAGING_DIR
+from .layout import STAGING_DIR, managed_file
+from .probe import Probe, Shared
 
 CONF = "/etc/nginx/conf.d/ollama-fleet.conf"
 DIR = "/etc/ollama-fleet/nginx"
@@ -35,27 +34,30 @@ REALM = "ollama"
 # group-readable by them; the token map and TLS key are read by the root master only.
 WORKER_GROUP = "www-data"
 
+NGINX_UNIT = "nginx.service"
+
 PROBES = (
     ("nginx_conf", CONF), ("bearer_map", BEARER_MAP), ("htpasswd", HTPASSWD),
     ("tls_crt", CERT), ("tls_key", KEY), ("tls_selfsigned", SELFSIGNED_MARKER),
 )
 
 
-@dataclass(frozen=True)
-class ProxyFile:
-    key: str
-    dest: str
-    content: bytes | None  # None: the file must not exist
-    mode: str = "0600"
-    group: str = "root"
+def _parse_probe(state: LinuxHostState, key: str, value: str) -> None:
+    user, _, salt = value.partition(" ")  # "salt<TAB><user> <salt>"
+    state.security[f"salt:{user}"] = salt
 
-    @property
-    def sha256(self) -> str:
-        return "absent" if self.content is None else hashlib.sha256(self.content).hexdigest()
 
-    @property
-    def staged(self) -> str:
-        return f"{STAGING_DIR}/{self.key}"
+def _finish_probe(state: LinuxHostState, shared: Shared) -> None:
+    props = shared.units.get(NGINX_UNIT)
+    if props is not None and "nginx" in state.tools:
+        state.security["nginx_active"] = props.get("ActiveState") or "unknown"
+        state.security["nginx_enabled"] = props.get("UnitFileState") or "not-found"
+
+
+# nginx's state and the htpasswd salts (never the hashes), for the state fact.
+PROBE = Probe("proxy", "linux/probe_proxy.sh.j2", keys=("salt",), parse=_parse_probe,
+              finish=_finish_probe, tools=("nginx",),
+              context={"nginx_unit": NGINX_UNIT, "htpasswd": HTPASSWD})
 
 
 def bearer_regex(token: str) -> NginxNoVariables:
@@ -90,7 +92,7 @@ def salts(current: LinuxHostState) -> dict[str, str]:
             if name.startswith("salt:")}
 
 
-def desired_files(settings: OllamaSettings, current: LinuxHostState) -> tuple[ProxyFile, ...]:
+def desired_files(settings: OllamaSettings, current: LinuxHostState) -> tuple[ManagedFile, ...]:
     proxy = settings.auth_proxy
     assert proxy is not None
     users = {user: secret.get_secret_value() for user, secret in proxy.basic_users.items()}
@@ -103,17 +105,16 @@ def desired_files(settings: OllamaSettings, current: LinuxHostState) -> tuple[Pr
     tokens = render("linux/nginx_bearer.map.j2", patterns=[
         bearer_regex(t.get_secret_value()) for t in proxy.bearer_tokens])
     files = [
-        ProxyFile("nginx_conf", CONF, conf.encode(), "0644"),
-        ProxyFile("bearer_map", BEARER_MAP, tokens.encode(), "0600"),
-        ProxyFile("htpasswd", HTPASSWD,
-                  htpasswd(users, salts(current)).encode() if users else None,
-                  "0640", WORKER_GROUP),
+        managed_file("nginx_conf", CONF, conf, "0644"),
+        managed_file("bearer_map", BEARER_MAP, tokens, "0600"),
+        managed_file("htpasswd", HTPASSWD, htpasswd(users, salts(current)) if users else None,
+                     "0640", WORKER_GROUP),
     ]
     if proxy.tls_cert and proxy.tls_key:
         files += [
-            ProxyFile("tls_crt", CERT, Path(proxy.tls_cert).read_bytes(), "0644"),
-            ProxyFile("tls_key", KEY, Path(proxy.tls_key).read_bytes(), "0600"),
-            ProxyFile("tls_selfsigned", SELFSIGNED_MARKER, None),
+            managed_file("tls_crt", CERT, Path(proxy.tls_cert).read_bytes(), "0644"),
+            managed_file("tls_key", KEY, Path(proxy.tls_key).read_bytes(), "0600"),
+            managed_file("tls_selfsigned", SELFSIGNED_MARKER, None, "0600"),
         ]
     return tuple(files)
 
@@ -144,7 +145,7 @@ def auth_proxy(settings: OllamaSettings, current: LinuxHostState):
         return
     files = desired_files(settings, current)
     sec = current.security
-    changed = [f for f in files if sec.get(f.key, "absent") != f.sha256]
+    changed = [f for f in files if f.differs(sec)]
     selfsign = needs_selfsigned(settings, current)
     install = "nginx" not in current.tools
     running = sec.get("nginx_active") == "active" and sec.get("nginx_enabled") == "enabled"
@@ -152,20 +153,11 @@ def auth_proxy(settings: OllamaSettings, current: LinuxHostState):
         host.noop("auth proxy is current")
         return
 
-    for managed in changed:
-        if managed.content is None:
-            continue
-        if not int(managed.mode, 8) & 0o004:  # not world-readable on the host: a secret
-            yield from upload_secret(managed.content, managed.staged, managed.key)
-        else:
-            yield FileUploadCommand(BytesIO(managed.content), managed.staged)
-    entries = [{
-        "key": f.key, "dest": f.dest, "mode": f.mode, "group": f.group, "staged": f.staged,
-        "action": "upload" if f.content is not None else "remove",
-    } for f in changed]
+    yield from upload(changed)
+    entries = [f.step(changed=f in changed) for f in files]
     if selfsign:
         # Listed so they are backed up and restored if nginx rejects the result.
-        entries += [{"key": k, "dest": d, "action": "keep"} for k, d in (
+        entries += [managed_file(k, d, None).step(changed=False) for k, d in (
             ("tls_crt", CERT), ("tls_key", KEY), ("tls_selfsigned", SELFSIGNED_MARKER))]
     yield StringCommand(render(
         "linux/nginx_apply.sh.j2",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pyinfra import host
-from pyinfra.api import StringCommand, deploy, operation
+from pyinfra.api import StringCommand, operation
 
 from ..render import render
 from ..settings import OllamaSettings
@@ -32,7 +32,7 @@ def remove_ollama(settings: OllamaSettings, current: LinuxHostState, purge: bool
     ))
 
 
-@deploy("Uninstall Ollama")
 def uninstall_linux(settings: OllamaSettings, purge: bool = False):
+    """The Linux body of `ollama_uninstall()`, for a validated host."""
     current = gather_state(settings, Layout(settings))
     remove_ollama(settings, current, purge)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from pyinfra import host
-from pyinfra.api import deploy
 
 from ..model_plan import ModelPlan
 from ..settings import OllamaSettings
@@ -25,8 +24,8 @@ def fact_arguments(settings: OllamaSettings, where: desired.WindowsLayout) -> di
     }
 
 
-@deploy("Ollama on Windows")
 def deploy_windows(settings: OllamaSettings, plan: ModelPlan) -> None:
+    """The Windows body of `ollama()`, for a validated host (no rollout batches yet)."""
     try:
         where = desired.layout(settings)
     except ValueError as exc:

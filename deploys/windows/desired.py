@@ -54,10 +54,9 @@ def layout(settings: OllamaSettings) -> WindowsLayout:
 
 # --- environment ----------------------------------------------------------------------------
 def desired_environment(settings: OllamaSettings, where: WindowsLayout) -> dict[str, str]:
-    """The Linux environment, with the Windows models folder in place of the Linux one."""
-    env = settings.environment()
-    env["OLLAMA_MODELS"] = where.models_dir
-    return env
+    """The server's environment as the settings derive it for Windows (windows_models_dir is
+    OLLAMA_MODELS there; ``where`` has checked that path)."""
+    return settings.environment()
 
 
 def secret_digest(value: str) -> str:

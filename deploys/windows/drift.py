@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..linux.drift import HostStatus
+from ..host_status import HostStatus
 from ..model_names import ModelNames
 from ..model_plan import ModelPlan
 from ..settings import OllamaSettings

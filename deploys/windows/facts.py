@@ -9,10 +9,11 @@ from pyinfra.api import FactBase, StringCommand
 from pyinfra.api.exceptions import FactProcessError
 
 from ..model_names import normalize_model_name
+from ..settings import secret_env_names
 from . import paths
 from .powershell import ps_command, render
 
-SECRET_ENV_NAMES = ("HTTPS_PROXY",)
+SECRET_ENV_NAMES = secret_env_names()
 
 WindowsState = dict[str, Any]
 

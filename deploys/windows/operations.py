@@ -16,7 +16,7 @@ from pyinfra.api import FileUploadCommand, operation
 from ..hostcmd import fail_host
 from ..model_plan import RenderedModel
 from . import desired, paths
-from .archive import ReleaseSource
+from .archive import ReleaseSource, staged_path
 from .desired import EnvChange, WindowsLayout
 from .facts import WindowsState
 from .powershell import ps_command, render
@@ -47,9 +47,9 @@ def install_server(state: WindowsState, where: WindowsLayout, source: ReleaseSou
     if desired.installed_version(state, where) == where.version:
         host.noop(f"Ollama {where.version} is installed")
         return
-    staged = source.staged_path
-    if source.local_path:
-        yield FileUploadCommand(source.local_path, paths.sftp_path(staged))
+    staged = staged_path(source)
+    if source.local_file:
+        yield FileUploadCommand(str(source.local_file), paths.sftp_path(staged))
     yield ps_command(render(
         "install_zip.ps1.j2",
         version=where.version, install_dir=where.install_dir, zip_path=staged,
@@ -64,9 +64,9 @@ def install_desktop(state: WindowsState, where: WindowsLayout, source: ReleaseSo
     if desired.installed_version(state, where) == where.version:
         host.noop(f"Ollama {where.version} (desktop) is installed")
         return
-    staged = source.staged_path
-    if source.local_path:
-        yield FileUploadCommand(source.local_path, paths.sftp_path(staged))
+    staged = staged_path(source)
+    if source.local_file:
+        yield FileUploadCommand(str(source.local_file), paths.sftp_path(staged))
     yield ps_command(render(
         "install_desktop.ps1.j2",
         version=where.version, install_dir=where.install_dir, setup_path=staged,

@@ -15,7 +15,7 @@ import pytest
 from .conftest import PYINFRA, ROOT, deploy, main_pid, run, server_environ, sh, ssh, wipe
 from .test_models import registry_fail
 
-ACTIVATE = "Ollama on Linux | Activate (restart + health check, rollback on failure)"
+ACTIVATE = "Ollama | Activate (restart + health check, rollback on failure)"
 
 pytestmark = pytest.mark.lab
 
@@ -145,7 +145,7 @@ def test_a_host_cut_off_mid_run_does_not_stall_the_others(healthy_fleet) -> None
     registry_fail(len(HOSTS))
     proc, _ = background_deploy(target)
     try:
-        wait_for_line(proc, "Starting operation: Ollama on Linux | Models")
+        wait_for_line(proc, "Starting operation: Ollama | Models")
         assert run([FLEET, "cut", "lab05"]).returncode == 0
         proc.wait(timeout=240)
     finally:
@@ -166,7 +166,7 @@ def test_a_killed_controller_can_simply_rerun(healthy_fleet) -> None:  # noqa: A
     target = everyone(ollama_version="0.14.1", ollama_keep_alive="9m")
     proc, _ = background_deploy(target)
     try:
-        wait_for_line(proc, "Starting operation: Ollama on Linux | Activate")
+        wait_for_line(proc, "Starting operation: Ollama | Activate")
         time.sleep(0.3)
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
@@ -244,5 +244,5 @@ def test_dry_run_with_diff_shows_the_change_and_touches_nothing(healthy_fleet) -
     assert '[lab04] +Environment="OLLAMA_KEEP_ALIVE=11m"' in dry.output
     planned = {op["name"]: op["hosts_with_change"] for op in dry.report["plan"]}
     assert planned[ACTIVATE] == ["lab04"]
-    assert planned["Ollama on Linux | Models"] == []
+    assert planned["Ollama | Models"] == []
     assert main_pid("lab04") == pid and dropin("lab04") == before

@@ -96,7 +96,7 @@ def test_changing_num_ctx_for_one_group_recreates_only_that_model_there(  # noqa
     result = deploy(fleet(big_ctx=32768))
     assert result.returncode == 0, result.output
     for name in ("lab01", "lab02"):
-        assert result.changed(name) == ["Ollama on Linux | Models"]
+        assert result.changed(name) == ["Ollama | Models"]
         after = tags(name)
         assert after["qwen2.5:0.5b-long"]["digest"] != (
             before[name]["qwen2.5:0.5b-long"]["digest"])

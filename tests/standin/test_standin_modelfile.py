@@ -64,3 +64,29 @@ def test_render_quotes_like_upstream() -> None:
     assert str(Command("system", "two\nlines")) == 'SYSTEM "two\nlines"'
     assert str(Command("template", 'say "hi"\n')) == 'TEMPLATE """say "hi"\n"""'
     assert str(Command("num_ctx", "4096")) == "PARAMETER num_ctx 4096"
+
+
+@pytest.mark.parametrize(("release", "has", "lacks"), [
+    ((0, 13, 5), ["renderer", "parser"], ["requires", "draft"]),
+    ((0, 14, 0), ["requires"], ["draft"]),
+    ((0, 23, 1), ["requires", "draft"], []),
+])
+def test_commands_follow_the_release_played(release: tuple[int, int, int], has: list[str],
+                                            lacks: list[str]) -> None:
+    commands = modelfile.commands_for(release)
+    assert all(c in commands for c in has)
+    assert not any(c in commands for c in lacks)
+    assert modelfile.invalid_command_error((0, 13, 5)) == modelfile.ERR_INVALID_COMMAND
+
+
+@pytest.mark.parametrize("data", [
+    b'\xef\xbb\xbfFROM x\nSYSTEM "\xc3\xbc"\n',
+    b"\xff\xfe" + 'FROM x\nSYSTEM "ü"\n'.encode("utf-16-le"),
+    b"\xfe\xff" + 'FROM x\nSYSTEM "ü"\n'.encode("utf-16-be"),
+])
+def test_reads_the_encodings_upstream_reads(data: bytes) -> None:
+    assert modelfile.parse(modelfile.decode(data))[1] == Command("system", "ü")
+
+
+def test_bad_utf8_becomes_replacement_characters_like_upstream() -> None:
+    assert modelfile.parse(modelfile.decode(b"FROM x\nSYSTEM a\xffb\n"))[1].args == "a\ufffdb"

@@ -356,8 +356,11 @@ FALLBACK: dict[str, list[dict[str, Any]]] = {
         "install": True, "packages": ["nftables"], "nft": "/usr/sbin/nft", "table": "ollama_fleet",
         "staged_rules": "/s/fw_rules", "rules_dir": "/etc/ollama-fleet",
         "rules": "/etc/ollama-fleet/nftables.nft", "unit": "ollama-fleet-firewall.service",
-        "live_record": "/var/lib/ollama-fleet/firewall.live",
-        "files": [{"staged": "/s/fw_rules", "dest": "/etc/ollama-fleet/nftables.nft"}]}],
+        "live_record": "/var/lib/ollama-fleet/firewall.live", "staging": "/var/lib/o/staged",
+        "files": [{"key": "fw_rules", "dest": "/etc/ollama-fleet/nftables.nft", "mode": "0644",
+                   "owner": "root", "group": "root", "staged": "/s/fw_rules", "absent": False},
+                  {"key": "fw_unit", "dest": "/etc/systemd/system/f.service", "mode": "0644",
+                   "owner": "root", "group": "root", "staged": None, "absent": False}]}],
     "linux/nftables_remove.sh.j2": [{
         "table": "ollama_fleet", "unit": "ollama-fleet-firewall.service",
         "unit_path": "/etc/systemd/system/x.service", "rules": "/etc/r.nft",
@@ -368,10 +371,11 @@ FALLBACK: dict[str, list[dict[str, Any]]] = {
         "cert": "/etc/c.crt", "key": "/etc/c.key", "marker": "/etc/c.selfsigned",
         "probe_url": "https://127.0.0.1:9443/",
         "files": [{"key": "nginx_conf", "dest": "/etc/nginx/conf.d/o.conf", "mode": "0644",
-                   "group": "root", "staged": "/s/nginx_conf", "action": "upload"},
-                  {"key": "htpasswd", "dest": "/etc/h", "mode": "0640", "group": "www-data",
-                   "staged": "/s/h", "action": "remove"},
-                  {"key": "tls_crt", "dest": "/etc/c.crt", "action": "keep"}]}
+                   "owner": "root", "group": "root", "staged": "/s/nginx_conf", "absent": False},
+                  {"key": "htpasswd", "dest": "/etc/h", "mode": "0640", "owner": "root",
+                   "group": "www-data", "staged": None, "absent": True},
+                  {"key": "tls_crt", "dest": "/etc/c.crt", "mode": "0644", "owner": "root",
+                   "group": "root", "staged": None, "absent": False}]}
         for selfsign in (True, False)],
     "linux/nginx_remove.sh.j2": [{"conf": "/etc/nginx/conf.d/o.conf", "dir": "/etc/o/nginx"}],
     "linux/prune.sh.j2": [{

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 
 import pytest
-from ollama_fleet import fleet, preflight, summary
+from ollama_fleet import fleet, preflight, run
 from ollama_fleet.settings import OllamaSettings, SettingsError, settings_from_data
 from pydantic import BaseModel, SecretStr
 
@@ -431,15 +431,19 @@ def test_plain_settings_raise_no_warning() -> None:
 def test_warnings_reach_the_closing_summary() -> None:
     class FakeState:
         failed_hosts: set = set()
+        activated_hosts: set = set()
 
     state = FakeState()
-    summary.note_warning(state, "host web1: ollama_num_parallel = 100: above 64")
-    summary.note_warning(state, "host web1: ollama_num_parallel = 100: above 64")
-    assert summary.warnings(state) == ["host web1: ollama_num_parallel = 100: above 64"]
+    context = run.RunContext()
+    setattr(state, run.STATE_ATTRIBUTE, context)
+    context.note_warning("host web1: ollama_num_parallel = 100: above 64")
+    context.note_warning("host web1: ollama_num_parallel = 100: above 64")
+    assert context.warnings == ["host web1: ollama_num_parallel = 100: above 64"]
     err = io.StringIO()
     with redirect_stderr(err):
-        summary._print(state)
-    assert "1 warning(s)" in err.getvalue() and "ollama_num_parallel" in err.getvalue()
+        run.print_summary(state)
+        run.print_summary(state)  # once per run
+    assert err.getvalue().count("1 warning(s)") == 1 and "ollama_num_parallel" in err.getvalue()
 
 
 # --- the real entry point: three hosts, the middle one bad ------------------------------------
@@ -472,4 +476,4 @@ def test_pyinfra_run_stops_before_any_operation_listing_every_problem(tmp_path: 
         assert phrase in output, output
     assert "host @fake/web1" not in output.replace("[@fake/web1] Connected", "")
     assert output.count("ollama-fleet warning: host @fake/web3: ollama_context_length") == 1
-    assert "Starting operation" not in output and "--> Beginning operation run" not in output
+    assert "Starting operation" not in output  # stopped at the start of the first operation

@@ -36,6 +36,7 @@ def converged_fact(settings: OllamaSettings) -> list[str]:
              "@passwd", "ollama:x:999:999::/usr/share/ollama:/bin/false",
              "@user_groups", "ollama", "@groups", "ollama:x:999:", "@end",
              f"version_dir\t{settings.version} complete", f"current\t{settings.version}",
+             "service_unit\tollama.service",
              "@units", "Id=ollama.service", "ActiveState=active", "UnitFileState=enabled", "",
              "Id=nginx.service", "ActiveState=inactive", "UnitFileState=", "@end",
              f"applied\t{layout.applied_digest(files)}",
@@ -61,6 +62,18 @@ def run(settings: OllamaSettings, fact: list[str]) -> tuple[list[str], list[str]
 
 def test_no_change_is_one_remote_command_and_no_upload() -> None:
     settings = make()
+    commands, uploads = run(settings, converged_fact(settings))
+    assert len(commands) == 1 and FACT_MARKER in commands[0]
+    assert uploads == []
+
+
+@pytest.mark.parametrize("data", [
+    {"keep_alive": "10m", "num_parallel": 2, "flash_attention": True},
+    {"https_proxy": "http://user:pw@proxy:3128", "no_proxy": [".example.com"]},
+    {"extra_env": {"OLLAMA_NOHISTORY": "1"}, "harden_unit": False},
+])
+def test_converged_host_with_other_settings_is_one_remote_command(data: dict) -> None:
+    settings = make(**data)
     commands, uploads = run(settings, converged_fact(settings))
     assert len(commands) == 1 and FACT_MARKER in commands[0]
     assert uploads == []

@@ -69,8 +69,8 @@ MALFORMED: list[tuple[str, str, int, str]] = [
     ("parameter bad char", "FROM x\nPARAMETER num-ctx 1\n", 2, "contains '-'"),
     ("repeated scalar parameter", "FROM x\nPARAMETER seed 1\n\nPARAMETER seed 2\n", 4,
      "PARAMETER seed given twice (first on line 2)"),
-    ("empty stop", 'FROM x\nPARAMETER stop ""\n', 2, "PARAMETER stop has an empty value"),
-    ("empty system", 'FROM x\nSYSTEM """"""\n', 2, "SYSTEM has an empty value"),
+    ("empty num_ctx", 'FROM x\nPARAMETER num_ctx ""\n', 2, "num_ctx has an empty value"),
+    ("empty adapter", 'FROM x\nADAPTER ""\n', 2, "ADAPTER has an empty value"),
     ("system twice", "FROM x\nSYSTEM a\nSYSTEM b\n", 3, "SYSTEM given twice (first on line 2)"),
     ("template twice", 'FROM x\nTEMPLATE "a"\nTEMPLATE "b"\n', 3, "TEMPLATE given twice"),
     ("adapter twice", "FROM x\nADAPTER ./a\nADAPTER ./b\n", 3, "ADAPTER given twice"),
@@ -78,7 +78,7 @@ MALFORMED: list[tuple[str, str, int, str]] = [
     ("role unknown", "FROM x\nMESSAGE tool {}\n", 2, "expected one of system, user, assistant"),
     ("role with colon", "FROM x\nMESSAGE user: hi\n", 2, "invalid MESSAGE role 'user:'"),
     ("message without text", "FROM x\nMESSAGE user\n", 2, "MESSAGE user has no text"),
-    ("message empty text", 'FROM x\nMESSAGE assistant ""\n', 2, "has an empty value"),
+    ("empty FROM", 'FROM ""\n', 1, "FROM has an empty value"),
     ("unterminated quote", 'FROM x\nSYSTEM "You are\nhelpful\n', 2, 'unterminated " value'),
     ("unterminated triple", 'FROM x\nPARAMETER stop x\nTEMPLATE """{{ .Prompt }}\n\n', 3,
      'unterminated """ value'),
@@ -538,7 +538,7 @@ def test_render_uses_bare_values_when_safe() -> None:
         ({"from_": "x", "parameters": {"temperature": float("nan")}}, "not a finite number"),
         ({"from_": "x", "parameters": {"nope": 1}}, "unknown parameter 'nope'"),
         ({"from_": "x", "parameters": {"seed": [1, 2]}}, "given twice"),
-        ({"from_": "x", "system": ""}, "SYSTEM has an empty value"),
+        ({"from_": "x", "parameters": {"num_ctx": ""}}, "num_ctx has an empty value"),
     ],
 )
 def test_render_rejects_invalid_declarations(kwargs: dict[str, object], phrase: str) -> None:

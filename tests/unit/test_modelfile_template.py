@@ -79,7 +79,7 @@ def test_values_that_cannot_be_carried_are_refused_naming_everything(
 def test_bare_values_are_refused_when_they_would_change_the_line(
     tmp_path: Path, value: str, phrase: str,
 ) -> None:
-    template = write(tmp_path, "FROM q\n\nPARAMETER num_ctx {{ ctx | default(8192) }}\n")
+    template = write(tmp_path, "FROM q\n\nPARAMETER num_ctx [[ ctx | default(8192) ]]\n")
     with pytest.raises(ModelfileError) as caught:
         render_modelfile_template(template, {"ctx": value})
     assert str(caught.value).endswith(
@@ -101,13 +101,13 @@ def write(tmp_path: Path, text: str, name: str = "t.Modelfile.j2") -> Path:
 
 
 @pytest.mark.parametrize(("template", "variables", "phrase"), [
-    ('FROM q\nPARAMETER stop "{{ s }}"\n', {"s": 'a"\nPARAMETER seed 1\nSYSTEM "x'},
+    ('FROM q\nPARAMETER stop "[[ s ]]"\n', {"s": 'a"\nPARAMETER seed 1\nSYSTEM "x'},
      'contains " which would end the quoted PARAMETER stop value early'),
-    ("FROM q\n# note: {{ n }}\n", {"n": "x\nADAPTER /etc/shadow"},
+    ("FROM q\n# note: [[ n ]]\n", {"n": "x\nADAPTER /etc/shadow"},
      "line break, which would end the comment"),
-    ("FROM q\nSYSTEM {{ s }}\n", {"s": "hi\nADAPTER /etc/shadow"},
+    ("FROM q\nSYSTEM [[ s ]]\n", {"s": "hi\nADAPTER /etc/shadow"},
      "line break, which would end the SYSTEM value"),
-    ("FROM {{ base }}\n", {"base": "q\nADAPTER /etc/shadow"},
+    ("FROM [[ base ]]\n", {"base": "q\nADAPTER /etc/shadow"},
      "line break, which would end the FROM value"),
 ])
 def test_every_context_is_checked(
@@ -115,20 +115,20 @@ def test_every_context_is_checked(
 ) -> None:
     with pytest.raises(ModelfileError, match=phrase) as caught:
         render_modelfile_template(write(tmp_path, template), variables)
-    assert caught.value.line == 2 or template.startswith("FROM {{")
+    assert caught.value.line == 2 or template.startswith("FROM [[")
 
 
 def test_values_may_only_fill_values_not_make_instructions(tmp_path: Path) -> None:
     with pytest.raises(ModelfileError, match="values used only inside instruction values"):
-        render_modelfile_template(write(tmp_path, "FROM q\n{{ line }}\n"),
+        render_modelfile_template(write(tmp_path, "FROM q\n[[ line ]]\n"),
                                   {"line": "SYSTEM hi"})
 
 
 @pytest.mark.parametrize(("template", "phrase", "line"), [
-    ("FROM q\nSYSTEM {{ missing }}\n", "'missing' is undefined", 2),
-    ("FROM q\n\nSYSTEM {% if %}\n", "template syntax error", 3),
-    ("FROM q\nSYSTEM {{ 1 + n }}\n", "template error: TypeError", 2),
-    ('FROM q\n{% include "nope.j2" %}\n', "'nope.j2' not found", 2),
+    ("FROM q\nSYSTEM [[ missing ]]\n", "'missing' is undefined", 2),
+    ("FROM q\n\nSYSTEM [% if %]\n", "template syntax error", 3),
+    ("FROM q\nSYSTEM [[ 1 + n ]]\n", "template error: TypeError", 2),
+    ('FROM q\n[% include "nope.j2" %]\n', "'nope.j2' not found", 2),
 ])
 def test_jinja_errors_name_file_and_line(
     tmp_path: Path, template: str, phrase: str, line: int,
@@ -141,15 +141,15 @@ def test_jinja_errors_name_file_and_line(
 
 
 def test_undefined_variable_through_the_plan_names_the_host(tmp_path: Path) -> None:
-    path = write(tmp_path, "FROM qwen2.5:7b\nSYSTEM {{ nowhere }}\n")
+    path = write(tmp_path, "FROM qwen2.5:7b\nSYSTEM [[ nowhere ]]\n")
     with pytest.raises(ModelPlanError, match=r"host web1: custom model 'support-bot': .*"
                        r"t\.Modelfile\.j2:2: 'nowhere' is undefined"):
         plan_for({}, modelfile=str(path))
 
 
 def test_values_in_loops_and_filters_are_each_checked(tmp_path: Path) -> None:
-    template = ("FROM q\n{% for s in stops %}PARAMETER stop \"{{ s | upper }}\"\n{% endfor %}"
-                'SYSTEM """{{ host.name }} {{ host.data.company }}"""\n')
+    template = ("FROM q\n[% for s in stops %]PARAMETER stop \"[[ s | upper ]]\"\n[% endfor %]"
+                'SYSTEM """[[ host.name ]] [[ host.data.company ]]"""\n')
 
     class Host:
         name = "web1"
@@ -168,7 +168,7 @@ def test_values_in_loops_and_filters_are_each_checked(tmp_path: Path) -> None:
 
 def test_numbers_and_booleans_render_as_text(tmp_path: Path) -> None:
     text = render_modelfile_template(
-        write(tmp_path, "FROM q\nPARAMETER num_ctx {{ n }}\nPARAMETER use_mmap {{ b }}\n"),
+        write(tmp_path, "FROM q\nPARAMETER num_ctx [[ n ]]\nPARAMETER use_mmap [[ b ]]\n"),
         {"n": 4096, "b": True})
     assert parse_modelfile(text).parameters == {"num_ctx": [4096], "use_mmap": [True]}
 

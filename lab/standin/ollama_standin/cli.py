@@ -130,8 +130,8 @@ def cmd_create(args: list[str]) -> int:
     # Upstream falls back to "FROM ." when the Modelfile cannot be stat'ed.
     text = "FROM .\n"
     if os.path.exists(path):
-        with open(path, encoding="utf-8", errors="replace") as f:
-            text = f.read()
+        with open(path, "rb") as f:
+            text = modelfile.decode(f.read())
     cmds = modelfile.parse(text)
     progress = Progress()
     progress({"status": "gathering model components"})

@@ -10,18 +10,56 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from .buildinfo import VERSION
 from .gocompat import GoError, float32_shortest, format_v, parse_bool, parse_int
 
 ERR_MISSING_FROM = "no FROM line"
 ERR_INVALID_ROLE = 'message role must be one of "system", "user", or "assistant"'
-ERR_INVALID_COMMAND = ('command must be one of "from", "license", "template", "system", '
-                       '"adapter", "renderer", "parser", "parameter", or "message"')
 ERR_MODEL_NOT_FOUND = "no Modelfile or safetensors files found"
-_COMMANDS = {"from", "license", "template", "system", "adapter", "renderer", "parser",
-             "parameter", "message"}
+# When each command arrived upstream (parser/parser.go isValidCommand): renderer/parser in
+# v0.12.0, requires in v0.14.0, draft in v0.23.1. The error text lists the commands of the
+# release the stand-in plays, in upstream's order.
+_COMMAND_SINCE = {"from": (0, 0, 0), "license": (0, 0, 0), "template": (0, 0, 0),
+                  "system": (0, 0, 0), "adapter": (0, 0, 0), "draft": (0, 23, 1),
+                  "renderer": (0, 12, 0), "parser": (0, 12, 0), "parameter": (0, 0, 0),
+                  "message": (0, 0, 0), "requires": (0, 14, 0)}
+
+
+def _release() -> tuple[int, int, int]:
+    parts = re.findall(r"[0-9]+", VERSION.split("-")[0])[:3]
+    return tuple(int(p) for p in parts) if len(parts) == 3 else (0, 0, 0)  # type: ignore[return-value]
+
+
+def commands_for(release: tuple[int, int, int] | None = None) -> list[str]:
+    release = release or _release()
+    if release == (0, 0, 0):  # an unbuilt source tree plays the release its docs name
+        release = (0, 13, 5)
+    return [c for c, since in _COMMAND_SINCE.items() if since <= release]
+
+
+def invalid_command_error(release: tuple[int, int, int] | None = None) -> str:
+    names = [f'"{c}"' for c in commands_for(release)]
+    return f"command must be one of {', '.join(names[:-1])}, or {names[-1]}"
+
+
+ERR_INVALID_COMMAND = invalid_command_error((0, 13, 5))
+
+
+def decode(data: bytes) -> str:
+    """How upstream's reader turns a Modelfile's bytes into text: a UTF-8 or UTF-16 byte-order
+    mark selects the encoding (and is dropped); otherwise UTF-8; bad bytes become U+FFFD."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace")
+    if data.startswith(b"\xff\xfe"):
+        return data[2:].decode("utf-16-le", errors="replace")
+    if data.startswith(b"\xfe\xff"):
+        return data[2:].decode("utf-16-be", errors="replace")
+    return data.decode("utf-8", errors="replace")
+
+
 _ROLES = {"system", "user", "assistant"}
 DEPRECATED_PARAMETERS = {"penalize_newline", "low_vram", "f16_kv", "logits_all", "vocab_only",
                          "use_mlock", "mirostat", "mirostat_tau", "mirostat_eta"}
@@ -53,7 +91,8 @@ class Command:
     def __str__(self) -> str:
         if self.name == "model":
             return f"FROM {self.args}"
-        if self.name in ("license", "template", "system", "adapter", "renderer", "parser"):
+        if self.name in ("license", "template", "system", "adapter", "renderer", "parser",
+                         "requires", "draft"):
             return f"{self.name.upper()} {quote(self.args)}"
         if self.name == "message":
             role, _, message = self.args.partition(": ")
@@ -132,12 +171,12 @@ def parse(text: str) -> list[Command]:
         except _StateError as e:
             if e.kind == "eof":
                 raise ModelfileError(f"unexpected EOF: {''.join(buf)}") from None
-            raise ModelfileError(f"(line {line}): {ERR_INVALID_COMMAND}") from None
+            raise ModelfileError(f"(line {line}): {invalid_command_error()}") from None
         if nxt != state:
             word = "".join(buf)
             if state == NAME:
-                if word.lower() not in _COMMANDS:
-                    raise ModelfileError(f"(line {line}): {ERR_INVALID_COMMAND}")
+                if word.lower() not in commands_for():
+                    raise ModelfileError(f"(line {line}): {invalid_command_error()}")
                 low = word.lower()
                 if low == "parameter":
                     nxt = PARAMETER
@@ -227,6 +266,7 @@ class CreateRequest:
     body: dict[str, Any]
     files: list[str]
     adapters: list[str]
+    drafts: list[str] = field(default_factory=list)
 
 
 def create_request(commands: list[Command], relative_dir: str) -> CreateRequest:
@@ -234,6 +274,7 @@ def create_request(commands: list[Command], relative_dir: str) -> CreateRequest:
     body: dict[str, Any] = {}
     files: list[str] = []
     adapters: list[str] = []
+    drafts: list[str] = []
     params: dict[str, Any] = {}
     messages: list[dict[str, str]] = []
     licenses: list[str] = []
@@ -250,6 +291,22 @@ def create_request(commands: list[Command], relative_dir: str) -> CreateRequest:
             if found is None:
                 raise ModelfileError(f"stat {path}: no such file or directory")
             adapters = found
+        elif c.name == "draft":
+            path = expand_path(c.args, relative_dir)
+            found = file_list(path)
+            if found is None:
+                raise ModelfileError(f"stat {path}: no such file or directory")
+            if _release() >= (0, 30, 0) and any(
+                    os.path.realpath(path) == os.path.realpath(expand_path(m.args, relative_dir))
+                    for m in commands if m.name == "model"):
+                raise ModelfileError(
+                    f"DRAFT must not reference the same local path as FROM: {path}")
+            drafts += found
+        elif c.name == "requires":
+            version = c.args if c.args.startswith("v") else "v" + c.args
+            if not re.fullmatch(r"v[0-9]+(\.[0-9]+(\.[0-9]+([-+][0-9A-Za-z.+-]*)?)?)?", version):
+                raise ModelfileError("requires must be a valid semver (e.g. 0.14.0)")
+            body["requires"] = version[1:]
         elif c.name in ("template", "system", "renderer", "parser"):
             body[c.name] = c.args
         elif c.name == "license":
@@ -271,7 +328,7 @@ def create_request(commands: list[Command], relative_dir: str) -> CreateRequest:
         body["messages"] = messages
     if licenses:
         body["license"] = licenses
-    return CreateRequest(body, files, adapters)
+    return CreateRequest(body, files, adapters, drafts)
 
 
 def render(commands: list[Command]) -> str:
