@@ -44,9 +44,10 @@ def ollama(**settings: Any) -> None:
     that called ``ollama()``, and the run stops untouched (``--dry`` runs exit non-zero).
     Hosts that never call ``ollama()`` are neither validated nor touched.
 
-    Linux hosts restart in batches (``rollout_batch``: a number, or a percentage of the hosts
-    calling ``ollama()`` in this run) gated on the health of earlier batches
-    (``rollout_max_failures``). When the run's last operation ends, a summary of failed hosts
+    Linux and Windows hosts restart in batches (``rollout_batch``: a number, or a percentage
+    of the hosts calling ``ollama()`` in this run) gated on the health of earlier batches
+    (``rollout_max_failures``), each rolling back to its previous version and configuration
+    when its health check fails. When the run's last operation ends, a summary of failed hosts
     and warnings goes to stderr; ``summary_lines(state)`` returns the same lines.
     """
     plan = _validated(settings, "ollama")
@@ -66,14 +67,16 @@ def ollama(**settings: Any) -> None:
 def ollama_uninstall(purge: bool = False, **settings: Any) -> None:
     """Remove Ollama from this host: service, releases, our files; models too with
     ``purge=True``. Settings (paths, service user) are found and validated exactly as for
-    ``ollama()``, with the same precedence. Linux hosts only for now: a Windows host fails
-    with that reason and is not touched."""
+    ``ollama()``, with the same precedence. On Windows: tasks, firewall rule, variables,
+    installs, state folder and registry key, and in desktop mode the installer's own
+    uninstaller (docs/windows.md)."""
     plan = _validated(settings, "ollama_uninstall")
     if plan is None:
         return
     if plan.settings.platform == "windows":
-        _refuse("uninstall is not implemented for Windows hosts yet; nothing was changed",
-                name="Refuse: uninstall on Windows")
+        from .windows.uninstall import uninstall_windows  # noqa: PLC0415
+
+        uninstall_windows(plan.settings, purge=purge)
         return
     from .linux.uninstall import uninstall_linux  # noqa: PLC0415
 

@@ -122,7 +122,7 @@ def _limit(inventory: Any, patterns: list[str] | None) -> list[Any]:
 def environment_overrides(environ: dict[str, str] | None = None) -> dict[str, str]:
     """The OLLAMA_FLEET_<SETTING> variables a deploy would apply to every host (values of
     secret settings hidden)."""
-    from .settings import OllamaSettings, _redact  # noqa: PLC0415
+    from .settings import HIDDEN, OllamaSettings, _is_complex, _redact  # noqa: PLC0415
 
     environ = dict(os.environ if environ is None else environ)
     found = {}
@@ -132,7 +132,16 @@ def environment_overrides(environ: dict[str, str] | None = None) -> dict[str, st
             continue
         field = rest.lower()
         if field in OllamaSettings.model_fields:
-            shown = _redact(field, [], environ[name])
+            raw: Any = environ[name]
+            if _is_complex(OllamaSettings.model_fields[field].annotation):
+                # JSON text: redact the value it stands for (auth_proxy tokens, secret-looking
+                # extra_env names), never the text itself; unreadable JSON is hidden whole.
+                try:
+                    raw = json.loads(raw)
+                except ValueError:
+                    found[name] = HIDDEN
+                    continue
+            shown = _redact(field, [], raw)
             found[name] = shown[1:-1] if shown.startswith("'") and shown.endswith("'") else shown
     return found
 

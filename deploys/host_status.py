@@ -20,12 +20,16 @@ class HostStatus:
     models_extra: list[str] = field(default_factory=list)
     models_present: int = 0
     error: str | None = None
+    gpu: str = ""  # the GPUs the host has and the install is for (nvidia, amd, jetson)
+    compute: str = ""  # what the running server reported it computes on ("" unknown)
+    compute_problem: str | None = None  # e.g. a GPU host whose server runs on the CPU
 
     @property
     def healthy(self) -> bool:
         return (
             self.reachable and self.error is None and self.active == "active"
             and self.running is not None and self.running == self.installed
+            and self.compute_problem is None
         )
 
     @property

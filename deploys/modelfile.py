@@ -25,7 +25,7 @@ from typing import NoReturn
 from .gotemplate import GoTemplateError, check_go_template
 from .model_names import ModelNameError, normalize_model_name
 from .modelfile_versions import (
-    DRAFT_SAME_AS_FROM_REFUSED,
+    DRAFT_WITHOUT_EXPERIMENTAL,
     ELSE_WITH,
     FROM_NAME_TRIMMED,
     GO_BUILTINS,
@@ -787,6 +787,15 @@ def _validate(
                 f"be one of {', '.join(n.upper() for n in INSTRUCTIONS if not too_new(INSTRUCTION_ROWS[n], version))})",  # noqa: E501
             )
 
+        if name == "draft" and too_new(DRAFT_WITHOUT_EXPERIMENTAL, version):
+            raise fail(
+                raw.line,
+                f"DRAFT {too_new(DRAFT_WITHOUT_EXPERIMENTAL, version)} without `ollama create "
+                f"--experimental`, which ollama-fleet does not use; on this host's "
+                f"ollama_version {format_version(version) if version else '?'} Ollama answers "
+                "'DRAFT requires --experimental'",
+            )
+
         if name == "parameter":
             param = raw.key or ""
             row = PARAMETER_ROWS.get(param)
@@ -959,11 +968,8 @@ def _draft_not_from(
     for base in froms:
         if not _same_path(raw.value, base.value.strip(_TRIM)):
             continue
-        if too_new(DRAFT_SAME_AS_FROM_REFUSED, version) is None:
-            why = "Ollama refuses it: DRAFT must not reference the same local path as FROM"
-        else:
-            why = (f"{_ACCEPTS} use the model as its own draft (Ollama "
-                   f"{format_version(DRAFT_SAME_AS_FROM_REFUSED.since)} and later refuse it)")
+        # Every release that takes DRAFT from a plain `ollama create` refuses this too.
+        why = "Ollama refuses it: DRAFT must not reference the same local path as FROM"
         raise fail(
             raw.line,
             f"DRAFT {raw.value!r} names the same file or folder as FROM on line {base.line}; {why}",

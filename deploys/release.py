@@ -75,16 +75,19 @@ def _sha256(path: str, mtime_ns: int, size: int) -> str:
 
 
 def release_source(settings: OllamaSettings, filename: str, arch: str, *,
-                   verify: bool = True) -> ReleaseSource:
+                   verify: bool = True, addon: bool = False) -> ReleaseSource:
     """Resolve the settings for one release file.
 
     ``verify``: a checksum is wanted (unless allow_unverified_archive says otherwise); False
     for files that carry their own signature (the Windows desktop installer). A controller file
     is checked here, before any host is touched; its digest then guards the upload.
+    ``addon``: a file installed beside the main archive (the GPU archives): ``sha256`` is the
+    main archive's digest, so an add-on's comes from the release's sha256sum.txt, and a
+    controller ``archive_file`` that names the main archive is looked beside.
     """
     version = settings.version
     required = verify and not settings.allow_unverified_archive
-    given = settings.sha256.lower() if settings.sha256 else None
+    given = settings.sha256.lower() if settings.sha256 and not addon else None
     if settings.archive_file is None:
         fill = {"version": version, "filename": filename, "arch": arch}
         checksums = (settings.checksums_url.format(**fill)
@@ -95,6 +98,8 @@ def release_source(settings: OllamaSettings, filename: str, arch: str, *,
     path = Path(settings.archive_file).expanduser()
     if path.is_dir():
         path = path / filename
+    elif addon:
+        path = path.parent / filename
     if not path.is_file():
         return ReleaseSource(version, filename, problem=f"archive_file {path} does not exist "
                              "on the controller")

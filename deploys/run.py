@@ -88,6 +88,17 @@ def note_failure(state: Any, host_name: str, reason: str) -> None:
         run.note_failure(host_name, reason)
 
 
+def note_host_warning(host: Any, text: str) -> None:
+    """A warning about what a host has (found in its state fact, after validation, e.g. a GPU
+    without a driver): logged now and listed in the closing summary, under the host's name."""
+    text = f"{host.name}: {text}"
+    run = context_for(host.state)
+    if run is None or text not in run.warnings:
+        logger.warning(f"ollama-fleet warning: {text}")
+    if run is not None:
+        run.note_warning(text)
+
+
 def record_activation(host: Any, op_meta: Any) -> None:
     """Remember the operation that restarts this host: the rollout batches it and counts its
     failures (by hash: names are for people)."""

@@ -257,6 +257,12 @@ class OllamaSettings(BaseSettings, CleanStrings):
         "64 hexadecimal digits", pattern=r"^[0-9a-fA-F]{64}$")
     allow_unverified_archive: bool = setting(
         False, "Install even when no checksum can be checked (explicit opt-out; not advised).")
+    gpu: Literal["auto", "nvidia", "amd", "jetson", "none"] = setting(
+        "auto", "GPU the Linux install is for: auto detects it on each host (PCI devices, "
+        "/etc/nv_tegra_release), as upstream's installer does. amd adds the ROCm archive, jetson "
+        "the JetPack 5/6 archive; a GPU without a working driver is warned about (an error with "
+        "strict), since Ollama would quietly run on the CPU. See docs/gpu.md.",
+        "auto, nvidia, amd, jetson or none")
     install_dir: str = setting(
         "/opt/ollama", "Root of the versioned installs: versions/<version>/ and a current link. "
         "Never a system directory (/, /usr, /opt, /var/lib, ...) nor an ancestor of one, and "
@@ -903,8 +909,11 @@ def _from_environment(
             try:
                 values[field] = json.loads(raw)
             except ValueError as exc:
+                # Unreadable text cannot be redacted part by part: fields that may hold a
+                # secret anywhere inside are not shown at all.
+                shown = HIDDEN if field in ("auth_proxy", "extra_env") else _redact(field, [], raw)
                 problems.append(
-                    f"{DATA_PREFIX}{field} (from {name}) = {_redact(field, [], raw)}: not JSON "
+                    f"{DATA_PREFIX}{field} (from {name}) = {shown}: not JSON "
                     f"({exc}); lists and mappings are given as JSON, e.g. "
                     f"{name}='[\"a\", \"b\"]' or '{{\"NAME\": \"value\"}}'")
                 values.pop(field, None)
@@ -995,6 +1004,9 @@ def _describe(host_name: str, err: Any, sources: Mapping[str, str] | None = None
                 value = value.model_dump(by_alias=True)
             lines.append(_line(host_name, [item.field], value, str(item), sources))
         return lines
+    if err.get("type") == "missing":  # the input is the whole model's, not this field's
+        return [_line(host_name, loc, None, "missing: this setting has no default",
+                      sources, show_value=False)]
     reason = str(err.get("msg", "invalid")).removeprefix("Value error, ")
     return [_line(host_name, loc, err.get("input"), reason, sources)]
 

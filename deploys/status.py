@@ -26,7 +26,7 @@ from .model_plan import ModelPlanError, plan_models
 from .settings import SettingsError, settings_from_data
 
 COLUMNS = ("host", "reachable", "installed", "running", "active", "enabled", "address",
-           "drift", "models")
+           "gpu", "compute", "drift", "models")
 
 
 def collect(inventory_path: str, limit: list[str] | None = None) -> list[HostStatus]:
@@ -50,7 +50,7 @@ def collect(inventory_path: str, limit: list[str] | None = None) -> list[HostSta
         with ctx_host.use(member):
             if settings.platform == "windows":
                 return _windows(member.name, settings, plan)
-            current = gather_state(settings, Layout(settings))
+            current = gather_state(settings, Layout(settings), compute=True)
         return host_status(member.name, settings, plan, current)
 
     jobs = [gevent.spawn(one, h) for h in loaded.selected]
@@ -59,14 +59,11 @@ def collect(inventory_path: str, limit: list[str] | None = None) -> list[HostSta
 
 
 def _windows(name: str, settings: Any, plan: Any) -> HostStatus:
-    from pyinfra import host  # noqa: PLC0415
-
-    from .windows.deploy import fact_arguments  # noqa: PLC0415 - Windows code loads on demand
+    from .windows.deploy import gather_state  # noqa: PLC0415 - Windows code loads on demand
     from .windows.desired import layout  # noqa: PLC0415
     from .windows.drift import windows_status  # noqa: PLC0415
-    from .windows.facts import WindowsOllamaState  # noqa: PLC0415
 
-    state = host.get_fact(WindowsOllamaState, **fact_arguments(settings, layout(settings)))
+    state = gather_state(settings, layout(settings))  # its script travels on stdin
     if state is None:
         return HostStatus(name, error="the Windows state probe printed nothing")
     return windows_status(name, settings, plan, state)
@@ -83,7 +80,9 @@ def render_table(rows: list[HostStatus]) -> str:
         lines.append([
             row.host, "yes" if row.reachable else "NO", row.installed or "-",
             row.running or "-", row.active, row.enabled, row.address or "-",
-            "; ".join(row.drift) or (row.error or "none"), models,
+            row.gpu or "-", row.compute or "-",
+            "; ".join([*row.drift, *filter(None, [row.compute_problem])])
+            or (row.error or "none"), models,
         ])
     widths = [max(len(line[i]) for line in lines) for i in range(len(COLUMNS) - 1)]
     out = []

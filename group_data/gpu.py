@@ -16,3 +16,6 @@ ollama_custom_models = [
 # The API is reached by the application subnet only, enforced by the host firewall.
 ollama_host = "0.0.0.0"
 ollama_allow_networks = ["10.20.0.0/16"]
+# NVIDIA servers: a host without the GPU or its driver is reported (strict: fails), not left to
+# serve on the CPU. See docs/gpu.md.
+ollama_gpu = "nvidia"

@@ -8,18 +8,20 @@ from pyinfra import host, logger
 
 from ..model_plan import ModelPlan
 from ..model_source import models_in_store
-from ..run import record_activation
+from ..run import note_host_warning, record_activation
 from ..settings import OllamaSettings
-from . import models, operations, security, seed
+from . import gpu, models, operations, security, seed
 from .diff import log_config_diff
 from .facts import LinuxOllamaState
 from .layout import STATE_DIR, Layout, ManagedFile
-from .release import release_source
+from .release import release_sources
 
 
 def gather_state(settings: OllamaSettings, layout: Layout,
-                 files: tuple[ManagedFile, ...] | None = None, list_blobs: bool = False):
-    """The one remote round trip of a run: everything the operations decide on."""
+                 files: tuple[ManagedFile, ...] | None = None, list_blobs: bool = False,
+                 compute: bool = False):
+    """The one remote round trip of a run: everything the operations decide on (`status` also
+    asks for the compute the running server reported)."""
     files = files if files is not None else layout.managed_files()
     return host.get_fact(
         LinuxOllamaState,
@@ -34,6 +36,7 @@ def gather_state(settings: OllamaSettings, layout: Layout,
         dirs=operations.required_dirs(settings),
         list_blobs=list_blobs,
         security=security.state_probes(settings),
+        compute=compute,
         _timeout=settings.command_timeout,
     )
 
@@ -49,18 +52,29 @@ def deploy_linux(settings: OllamaSettings, plan: ModelPlan, batch: int | None = 
         operations.fail(reason="this host does not run systemd; ollama-fleet needs it on Linux",
                         name="Check systemd")
         return
+    gpus = gpu.host_plan(settings, current)
+    if gpus.problems or (settings.strict and gpus.warnings):
+        reasons = [*gpus.problems, *(gpus.warnings if settings.strict else ())]
+        operations.fail(reason="; ".join(reasons) + (" (ollama_strict: warnings are errors)"
+                                                      if settings.strict and gpus.warnings
+                                                      else ""), name="Check GPU")
+        return
+    for text in gpus.warnings:
+        note_host_warning(host, text)
     if host.state.config.DIFF:
         log_config_diff(files, current)
     each = {"_timeout": settings.command_timeout}
-    operations.install(settings, current, release_source(settings, current.arch_name),
-                       name=f"Install Ollama {settings.version}", **each)
+    operations.install(settings, current,
+                       release_sources(settings, current.arch_name, gpus.addons), gpus.addons,
+                       name=f"Install Ollama {settings.version}"
+                       + (f" (+{', '.join(gpus.addons)})" if gpus.addons else ""), **each)
     if current.old_models:
         operations.models_dir_move(settings, current, name="Models dir change", **each)
     security.before_activation(settings, current)
     expected = models.models_expected_after_restart(plan, current)
     batching = {"_parallel": batch} if batch else {}
     activation = operations.activate(
-        settings, layout, files, current, expected,
+        settings, layout, files, current, expected, gpus.addons,
         name="Activate (restart + health check, rollback on failure)", **batching, **each)
     record_activation(host, activation)
     security.after_activation(settings, current)

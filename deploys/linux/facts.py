@@ -72,10 +72,10 @@ class LinuxHostState:
 def registered_probes() -> tuple[Probe, ...]:
     """Every feature's probe, in the order their fragments run."""
     # Imported here: the feature modules import this one for LinuxHostState.
-    from . import firewall, models, operations, proxy, release  # noqa: PLC0415
+    from . import firewall, gpu, models, operations, proxy, release  # noqa: PLC0415
 
     return (operations.ACCOUNT_PROBE, release.PROBE, operations.SERVICE_PROBE, models.PROBE,
-            firewall.PROBE, proxy.PROBE)
+            firewall.PROBE, proxy.PROBE, gpu.PROBE)
 
 
 class LinuxOllamaState(FactBase[LinuxHostState]):
@@ -94,12 +94,14 @@ class LinuxOllamaState(FactBase[LinuxHostState]):
         dirs: tuple[str, ...] = (),
         list_blobs: bool = False,
         security: tuple[tuple[str, str], ...] = (),
+        compute: bool = False,
     ) -> str:
         paths = dict.fromkeys([*dirs, models_dir, *map(str, PurePosixPath(models_dir).parents)])
         context = {
             "user": user, "group": group, "install_dir": install_dir, "unit": unit,
             "state_dir": state_dir, "models_dir": models_dir, "api_url": api_url,
             "paths": list(paths), "list_blobs": list_blobs,
+            "compute": compute,  # the server's own compute report (status reads it)
         }
         probes = registered_probes()
         fragments = [Safe(render(p.template, **context, **p.context)) for p in probes]

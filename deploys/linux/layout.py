@@ -71,9 +71,12 @@ class Layout:
             managed_file("secret", self.secret_path, secret, "0600"),
         )
 
-    def applied_digest(self, files: tuple[ManagedFile, ...]) -> str:
-        """Identifies the running configuration: release plus every managed file."""
+    def applied_digest(self, files: tuple[ManagedFile, ...], addons: tuple[str, ...] = ()) -> str:
+        """Identifies the running configuration: release (with its GPU add-on archives) plus
+        every managed file. No add-ons adds nothing, so a CPU host's digest stays as it was."""
         parts = [self.settings.version, self.settings.models_dir] + [
             f"{f.key}={f.sha256}" for f in files
         ]
+        if addons:
+            parts.append("addons=" + ",".join(sorted(addons)))
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]

@@ -16,7 +16,7 @@ from ..settings import OllamaSettings
 from .facts import LinuxHostState, PathOwner
 from .layout import STAGING_DIR, STATE_DIR, Layout, ManagedFile
 from .probe import Probe, Shared
-from .release import ReleaseSource
+from .release import ReleaseSource, installed_addons
 
 UPLOAD_DIR = f"{STATE_DIR}/uploads"
 GPU_GROUPS = {"render", "video"}
@@ -83,12 +83,16 @@ SERVICE_PROBE = Probe("service", "linux/probe_service.sh.j2",
 
 
 @operation()
-def install(settings: OllamaSettings, current: LinuxHostState, source: ReleaseSource):
+def install(settings: OllamaSettings, current: LinuxHostState,
+            sources: ReleaseSource | tuple[ReleaseSource, ...], addons: tuple[str, ...] = ()):
     """Service account, directories and the pinned release: one script, only the missing parts.
 
-    The release goes into versions/<version>, verified, whole or not at all; upstream's installer
+    The release goes into versions/<version>, verified, whole or not at all: the main archive
+    and the GPU add-ons (``addons``, one source each after the main one) unpack into one tree,
+    which records its add-ons, so a tree with other add-ons is rebuilt. Upstream's installer
     makes the same user and group, plus membership of the GPU groups present on the host.
     """
+    sources = sources if isinstance(sources, tuple) else (sources,)
     blocked = untraversable_parents(settings, current)
     if blocked:
         yield fail_host(
@@ -99,27 +103,32 @@ def install(settings: OllamaSettings, current: LinuxHostState, source: ReleaseSo
         return
     account = account_changes(current)
     make_dirs = not directories_ok(settings, current)
-    need_release = not current.versions.get(settings.version)
+    addons = tuple(sorted(addons))
+    need_release = (not current.versions.get(settings.version)
+                    or installed_addons(current, settings.version) != addons)
     if not (account or make_dirs or need_release):
         host.noop(f"Ollama {settings.version} is installed")
         return
     if not need_release:
         yield install_script(settings, account, make_dirs)
         return
-    if source.problem:
-        yield fail_host(source.problem)
+    problems = [s.problem for s in sources if s.problem]
+    if problems:
+        yield fail_host("; ".join(problems))
         return
-    release = {"version": settings.version, "filename": source.filename, "url": source.url,
-               "uploaded": None, "expected": source.sha256,
-               "checksums_url": source.checksums_url}
-    if source.local_file is None:
+    archives = [{"filename": s.filename, "url": s.url, "uploaded": None, "expected": s.sha256,
+                 "checksums_url": s.checksums_url} for s in sources]
+    release = {"version": settings.version, "archives": archives, "addons": " ".join(addons)}
+    local = [(s, a) for s, a in zip(sources, archives, strict=True) if s.local_file is not None]
+    if not local:
         yield install_script(settings, account, make_dirs, release)
         return
     # Air-gapped: the upload needs its directory first, so set up, upload, then unpack.
     if account or make_dirs:
         yield install_script(settings, account, make_dirs)
-    release["uploaded"] = f"{UPLOAD_DIR}/{source.filename}"
-    yield FileUploadCommand(str(source.local_file), release["uploaded"])
+    for source, archive in local:
+        archive["uploaded"] = f"{UPLOAD_DIR}/{source.filename}"
+        yield FileUploadCommand(str(source.local_file), archive["uploaded"])
     yield install_script(settings, release=release)
 
 
@@ -182,11 +191,12 @@ def activate(
     files: tuple[ManagedFile, ...],
     current: LinuxHostState,
     expected_models: frozenset[str] = frozenset(),
+    addons: tuple[str, ...] = (),
 ):
     """Stage changed files, go live and restart once, gated by the rollout; roll back on a
     failed health check. Staged files sit next to nothing live until the on-host script renames
     them into place, so a controller that dies mid-upload leaves the running service alone."""
-    digest = layout.applied_digest(files)
+    digest = layout.applied_digest(files, addons)
     reasons = restart_reasons(settings, files, digest, current)
     if not reasons:
         host.noop("running configuration is current")

@@ -7,6 +7,7 @@ from pyinfra.api import StringCommand, operation
 
 from ..render import render
 from ..settings import OllamaSettings
+from . import firewall, proxy
 from .deploy import gather_state
 from .facts import LinuxHostState
 from .layout import STATE_DIR, Layout
@@ -33,6 +34,13 @@ def remove_ollama(settings: OllamaSettings, current: LinuxHostState, purge: bool
 
 
 def uninstall_linux(settings: OllamaSettings, purge: bool = False):
-    """The Linux body of `ollama_uninstall()`, for a validated host."""
+    """The Linux body of `ollama_uninstall()`, for a validated host: our nginx server first (it
+    fronts Ollama), then Ollama, then our firewall table (only once nothing listens behind it).
+    nginx and nftables themselves stay installed; other sites and tables are not touched."""
     current = gather_state(settings, Layout(settings))
-    remove_ollama(settings, current, purge)
+    nothing_around = settings.model_copy(update={"allow_networks": [], "auth_proxy": None})
+    if proxy.present(current):
+        proxy.remove_auth_proxy(nothing_around, current, name="Remove auth proxy")
+    remove_ollama(settings, current, purge, name="Remove Ollama")
+    if firewall.present(current):
+        firewall.remove_firewall(nothing_around, current, name="Remove firewall")

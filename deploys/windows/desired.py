@@ -5,20 +5,21 @@ from __future__ import annotations
 import base64
 import hashlib
 import ipaddress
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..model_names import ModelNames, matching, recorded_digest
 from ..model_plan import ModelPlan, RenderedModel
-from ..settings import OllamaSettings, version_tuple
+from ..settings import OllamaSettings, env_fields
 from . import paths
-from .facts import SECRET_ENV_NAMES, WindowsState
-from .powershell import render
+from .facts import SECRET_ENV_NAMES, WindowsState, version_key
+from .powershell import render, script_bytes
 
 SERVICE_ACCOUNTS = {"SYSTEM": "SYSTEM", "NETWORK SERVICE": "NETWORK SERVICE",
                     "LOCAL SERVICE": "LOCAL SERVICE"}
 TASK_RESTART_COUNT = 999
-UTF8_BOM = b"\xef\xbb\xbf"
+LOG_LIMIT = 50 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,15 @@ def layout(settings: OllamaSettings) -> WindowsLayout:
         models_dir=paths.check_windows_path(settings.windows_models_dir, "windows_models_dir"),
         account=settings.windows_service_account.strip(),
     )
+
+
+def located(where: WindowsLayout, state: WindowsState) -> WindowsLayout:
+    """Desktop mode: where Ollama really is (the uninstall entry's InstallLocation, e.g. a
+    user's own install under %LOCALAPPDATA%), not a second copy under windows_install_dir."""
+    desktop = state.get("desktop")
+    if where.server or not desktop or not desktop.get("location"):
+        return where
+    return replace(where, install_dir=str(desktop["location"]).rstrip("\\"))
 
 
 # --- environment ----------------------------------------------------------------------------
@@ -103,16 +113,33 @@ def secret_names(settings: OllamaSettings) -> list[str]:
 
 
 # --- server task ----------------------------------------------------------------------------
+def known_env_names(settings: OllamaSettings, state: WindowsState) -> list[str]:
+    """Every variable ollama-fleet may have set: each settings field's variable, extra_env, and
+    what an earlier run recorded as managed."""
+    names = {var for _, var in env_fields("windows")} | set(settings.extra_env)
+    names |= set(state.get("managed_env") or []) | set(state.get("legacy_machine_env") or [])
+    return sorted(names, key=str.upper)
+
+
+def server_env_bytes(settings: OllamaSettings, state: WindowsState) -> bytes:
+    """The server's own environment file (server mode): what to set, and every other variable
+    ollama-fleet knows to clear from the launcher's process."""
+    declared = {**settings.environment(), **settings.secret_environment()}
+    upper = {name.upper() for name in declared}
+    clear = [name for name in known_env_names(settings, state) if name.upper() not in upper]
+    text = json.dumps({"set": declared, "clear": clear}, indent=1, ensure_ascii=True)
+    return text.encode("utf-8")
+
+
 def serve_script_bytes(where: WindowsLayout) -> bytes:
-    # A BOM makes Windows PowerShell 5.1 read the file as UTF-8 rather than the ANSI code page.
     text = render("serve.ps1.j2", exe=where.exe, log=rf"{paths.LOGS_DIR}\server.log",
-                  registry_key=paths.REGISTRY_KEY)
-    return UTF8_BOM + text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
+                  env_file=paths.SERVER_ENV, max_log=LOG_LIMIT)
+    return script_bytes(text)
 
 
-def app_script_bytes(where: WindowsLayout) -> bytes:
-    text = render("start_app.ps1.j2", app_exe=where.app_exe, registry_key=paths.REGISTRY_KEY)
-    return UTF8_BOM + text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
+def app_script_bytes(where: WindowsLayout, managed: list[str]) -> bytes:
+    text = render("start_app.ps1.j2", app_exe=where.app_exe, known_names=sorted(managed))
+    return script_bytes(text)
 
 
 def b64(data: bytes) -> str:
@@ -149,11 +176,17 @@ def task_matches(state: WindowsState, where: WindowsLayout) -> bool:
         and task["logon"].lower() == logon.lower()
         and task["boot"]
         and task["restart_count"] == TASK_RESTART_COUNT
+        and task["priority"] == paths.TASK_PRIORITY
+        and task["battery_ok"]
     )
 
 
 def launcher_matches(state: WindowsState, where: WindowsLayout) -> bool:
-    return state["launcher_sha256"] == hashlib.sha256(serve_script_bytes(where)).hexdigest()
+    return state["launcher_sha256"] == sha256(serve_script_bytes(where))
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def needs_grant(state: WindowsState, account: str) -> bool:
@@ -175,8 +208,8 @@ def installed_version(state: WindowsState, where: WindowsLayout) -> str | None:
 def versions_to_prune(state: WindowsState, where: WindowsLayout, keep: int) -> list[str]:
     """Oldest installs first out; the pinned version always stays and counts towards keep."""
     others = sorted((v for v in state["versions"] if v != where.version),
-                    key=version_tuple, reverse=True)
-    return sorted(others[max(keep - 1, 0):], key=version_tuple)
+                    key=version_key, reverse=True)
+    return sorted(others[max(keep - 1, 0):], key=version_key)
 
 
 # --- firewall -------------------------------------------------------------------------------
@@ -191,6 +224,16 @@ def _networks(values: list[str]) -> set[Any] | None:
     return nets
 
 
+def firewall_networks(settings: OllamaSettings) -> list[str]:
+    """Who the rule admits: allow_networks; with expose_unauthenticated and none listed, any
+    address (Windows blocks inbound by default, so no rule would mean no access at all); none
+    for a loopback bind (no rule)."""
+    if settings.allow_networks:
+        return list(settings.allow_networks)
+    exposed = not settings.bind.is_loopback
+    return ["Any"] if exposed and settings.expose_unauthenticated else []
+
+
 def firewall_action(state: WindowsState, networks: list[str], port: int) -> str | None:
     rule = state["firewall"]
     if not networks:
@@ -203,7 +246,8 @@ def firewall_action(state: WindowsState, networks: list[str], port: int) -> str 
         and rule["direction"].lower() == "inbound"
         and rule["protocol"].upper() == "TCP"
         and rule["ports"] == [str(port)]
-        and _networks(rule["remote"]) == _networks(networks)
+        and (_networks(rule["remote"]) == _networks(networks)
+             or [n.lower() for n in rule["remote"]] == [n.lower() for n in networks])
     )
     return None if same else "update"
 
@@ -257,3 +301,43 @@ def superseded_records(state: WindowsState, plan: ModelPlan) -> list[str]:
             found += [name for name in matching(state["modelfiles"], model.name)
                       if name != model.name]
     return sorted(found)
+
+
+# --- state folder ---------------------------------------------------------------------------
+_ADMINS = {"SYSTEM", "ADMINISTRATORS"}
+
+
+def state_acl_open(state: WindowsState, where: WindowsLayout) -> bool:
+    """Whether C:\\ProgramData\\ollama-fleet admits more than SYSTEM, Administrators (and the
+    server's own account): it holds the server's environment, secrets included."""
+    acl = state.get("state_acl")
+    if acl is None:
+        return True
+    allowed = set(_ADMINS)
+    if where.server:
+        allowed.add(_account_key(principal(where.account)[0]))
+    return not acl["protected"] or any(_account_key(w) not in allowed for w in acl["who"])
+
+
+# --- the OpenSSH default shell ------------------------------------------------------------
+def shell_problem(state: WindowsState) -> str | None:
+    """A PowerShell DefaultShell loads profiles around every command, re-wraps native errors and
+    collapses exit codes to 0/1; the deploy is written for OpenSSH's default, cmd.exe."""
+    shell = (state.get("default_shell") or "").lower()
+    name = shell.replace("/", "\\").rsplit("\\", 1)[-1]
+    if name in ("powershell.exe", "pwsh.exe", "powershell", "pwsh"):
+        return (f"OpenSSH's DefaultShell on this host is {state['default_shell']}: it loads "
+                "profiles around every command, re-wraps errors and collapses exit codes. "
+                "Use cmd.exe (remove the DefaultShell value under HKLM\\SOFTWARE\\OpenSSH, or "
+                "set it to C:\\Windows\\System32\\cmd.exe); nothing was changed")
+    return None
+
+
+# --- models folder changes ------------------------------------------------------------------
+def models_dir_move(state: WindowsState, where: WindowsLayout) -> str | None:
+    """The folder the server last ran with, when it differs from windows_models_dir and still
+    holds models (as Linux's models_dir_migration sees it)."""
+    old = state.get("applied_models_dir")
+    if not old or old.rstrip("\\").lower() == where.models_dir.rstrip("\\").lower():
+        return None
+    return old if state.get("applied_models_present") else None

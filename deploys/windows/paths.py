@@ -14,13 +14,24 @@ STAGED_DIR = STATE_DIR + r"\staged"
 LOGS_DIR = STATE_DIR + r"\logs"
 SERVE_SCRIPT = STATE_DIR + r"\serve.ps1"
 APP_SCRIPT = STATE_DIR + r"\start-app.ps1"
+SCRIPTS_DIR = STATE_DIR + r"\scripts"
+ROLLBACK_DIR = STATE_DIR + r"\rollback"
+# The server's own environment (server mode): read by serve.ps1 alone, never machine-wide.
+SERVER_ENV = STATE_DIR + r"\server-env.json"
 REGISTRY_KEY = r"HKLM:\SOFTWARE\ollama-fleet"
+# Desktop mode: the variables belong to the person the app runs as, recorded in their hive.
+USER_REGISTRY_KEY = r"HKCU:\Software\ollama-fleet"
+OPENSSH_KEY = r"HKLM:\SOFTWARE\OpenSSH"
 TASK_PATH = "\\ollama-fleet\\"
 SERVER_TASK = "ollama"
 APP_TASK = "start-app"
 FIREWALL_RULE = "ollama-fleet-api"
 POWERSHELL_EXE = r"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe"
 DESKTOP_APP_EXE = "ollama app.exe"
+ROCM_ZIP = "ollama-windows-amd64-rocm.zip"
+# Task Scheduler's default priority is 7 (below normal, with low I/O and memory priority),
+# which the server and every runner it starts would inherit; 4 to 6 are normal priority.
+TASK_PRIORITY = 5
 
 _BAD_CHARS = re.compile(r'[<>"|?*\x00-\x1f]')
 

@@ -1,30 +1,40 @@
-"""PowerShell transport: render templates (values become literals) and wrap them as -EncodedCommand.
+"""PowerShell transport: render templates (values become literals), then send them to a host.
 
-Every command sent to a Windows host is ``powershell -NoProfile -NonInteractive -EncodedCommand``
-with a base64 UTF-16LE script, so no quoting layer of cmd.exe or of an OpenSSH default shell ever
-sees the script text: the result is the same whichever shell sshd starts.
+Operations upload their script over SFTP (UTF-8 with a byte order mark, so Windows PowerShell
+5.1 does not read it in the ANSI code page) to ``C:\\ProgramData\\ollama-fleet\\scripts`` and run
+it with ``powershell.exe -File``: no length limit, no quoting layer of cmd.exe ever sees the
+script text, and nothing is decoded or compressed at run time (the encoded-and-compressed
+bootstrap shape is what endpoint protection flags). Each script deletes its own file first.
+
+The state fact cannot upload (pyinfra gathers facts before any operation runs): its script
+travels on standard input, as UTF-8, to one fixed command that reads it and runs it
+(:data:`FACT_READER`); the command line is the same for every host and run, whatever the size.
 """
 
 from __future__ import annotations
 
 import base64
-import gzip
+import hashlib
 import re
+from io import BytesIO
 from typing import Any
 
-from pyinfra.api import StringCommand
-from pyinfra.api.hiddenvalue import HiddenValue
+from pyinfra.api import FileUploadCommand, StringCommand
 
-from ..render import PowerShellValueError, powershell
+from ..render import PowerShellValueError, powershell  # noqa: F401 - re-exported
 from ..render import render as _render
 from ..render import template_names as template_names_all
+from . import paths
 
-PREFIX = "powershell -NoProfile -NonInteractive -EncodedCommand"
-# cmd.exe, the default shell of Windows OpenSSH, refuses command lines over 8191 characters;
-# staying under it keeps every command valid whatever DefaultShell the host has.
+POWERSHELL = "powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -OutputFormat Text"
+PREFIX = f"{POWERSHELL} -EncodedCommand"
+FILE_PREFIX = f"{POWERSHELL} -File"
+# cmd.exe, the default shell of Windows OpenSSH, refuses command lines over 8191 characters.
 MAX_COMMAND = 8191
+UTF8_BOM = b"\xef\xbb\xbf"
 
 _COMMENT_LINE = re.compile(r"^\s*#(?!requires).*$", re.IGNORECASE)
+_SLUG = re.compile(r"[^a-z0-9]+")
 
 # The one PowerShell escaper lives in the rendering layer; these names stay for callers.
 ps_literal = powershell
@@ -41,7 +51,7 @@ def render(template: str, **context: Any) -> str:
 
 
 def minify(script: str) -> str:
-    """Drop comment lines, indentation and blank lines: the size limit counts every byte."""
+    """Drop comment lines, indentation and blank lines: the fact's size limit counts every byte."""
     lines = []
     for line in script.splitlines():
         if _COMMENT_LINE.match(line):
@@ -60,50 +70,54 @@ def decode(encoded: str) -> str:
     return base64.b64decode(encoded).decode("utf-16-le")
 
 
-def _bootstrap(script: str) -> str:
-    """A short script that unpacks and runs a gzip-compressed one (PowerShell 5.0 and later)."""
-    packed = base64.b64encode(gzip.compress(script.encode("utf-8"), mtime=0)).decode("ascii")
-    return (
-        "$z = [IO.Compression.GZipStream]::new([IO.MemoryStream]::new("
-        f"[Convert]::FromBase64String('{packed}')), [IO.Compression.CompressionMode]::Decompress)\n"
-        ". ([ScriptBlock]::Create([IO.StreamReader]::new($z).ReadToEnd()))\n"
-    )
-
-
-_PACKED = re.compile(r"FromBase64String\('([A-Za-z0-9+/=]+)'\)\), \[IO\.Compression")
+# Reads standard input as UTF-8 (not the console's code page) and runs it as one script.
+# Encoded only so that no shell between sshd and PowerShell can re-quote it.
+FACT_READER = ("$in = [IO.StreamReader]::new([Console]::OpenStandardInput(), "
+               "[Text.UTF8Encoding]::new($false)); & ([ScriptBlock]::Create($in.ReadToEnd()))")
 
 
 def command_text(script: str) -> str:
-    """The full command line for a script, checked against the cmd.exe length limit.
-
-    Scripts too long once UTF-16 encoded travel gzip-compressed inside a small bootstrap.
-    """
-    script = minify(script)
-    text = f"{PREFIX} {encode(script)}"
-    if len(text) > MAX_COMMAND:
-        text = f"{PREFIX} {encode(_bootstrap(script))}"
+    """An encoded command line, checked against the cmd.exe length limit."""
+    text = f"{PREFIX} {encode(minify(script))}"
     if len(text) > MAX_COMMAND:
         raise PowerShellValueError(
-            f"encoded script is {len(text)} characters, over the {MAX_COMMAND} that cmd.exe accepts"
-        )
+            f"encoded script is {len(text)} characters, over the {MAX_COMMAND} that cmd.exe "
+            "accepts")
     return text
 
 
-def ps_command(script: str, secret: bool = False) -> StringCommand:
-    """A pyinfra command for a script; ``secret`` masks it in pyinfra's output and logs."""
-    text = command_text(script)
-    if not secret:
-        return StringCommand(text)
-    encoded = text[len(PREFIX) + 1 :]
-    return StringCommand(PREFIX, HiddenValue(encoded))
+def fact_command() -> StringCommand:
+    """The state fact's fixed command; its script goes to standard input (``_stdin``)."""
+    return StringCommand(command_text(FACT_READER))
 
 
-def decode_command(command: str, unpack: bool = True) -> str:
-    """The script inside a command produced by :func:`ps_command` (tests, debugging)."""
+def script_bytes(script: str) -> bytes:
+    """A script as a file on the host: UTF-8 with BOM, CRLF line ends."""
+    return UTF8_BOM + script.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
+
+
+def script_path(name: str, script: str) -> str:
+    """Where a script is uploaded: named after its step and content, so runs never clash."""
+    slug = _SLUG.sub("-", name.lower()).strip("-") or "step"
+    digest = hashlib.sha256(script.encode("utf-8")).hexdigest()[:12]
+    return rf"{paths.SCRIPTS_DIR}\{slug}-{digest}.ps1"
+
+
+def file_command(path: str) -> StringCommand:
+    return StringCommand(f'{FILE_PREFIX} "{path}"')
+
+
+def run_script(name: str, script: str) -> list[Any]:
+    """Upload a rendered script and run it with -File: the two commands of one Windows step.
+    A script holding a secret is readable only by administrators (the state folder's ACL) and
+    deletes itself before it does anything else."""
+    path = script_path(name, script)
+    return [FileUploadCommand(BytesIO(script_bytes(script)), paths.sftp_path(path)),
+            file_command(path)]
+
+
+def decode_command(command: str) -> str:
+    """The script inside the fact's command (tests, debugging)."""
     if not command.startswith(PREFIX + " "):
         raise ValueError("not an encoded PowerShell command")
-    script = decode(command[len(PREFIX) + 1 :].strip())
-    packed = _PACKED.search(script)
-    if unpack and packed and script.startswith("$z = [IO.Compression.GZipStream]"):
-        return gzip.decompress(base64.b64decode(packed.group(1))).decode("utf-8")
-    return script
+    return decode(command[len(PREFIX) + 1 :].strip())

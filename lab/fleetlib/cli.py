@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 
 from . import config, faults, lab, ssh, state
+from .gpu import ROLES as GPU_ROLES
 from .proc import FleetError, exclusive
 from .state import Lab
 
@@ -72,6 +73,11 @@ def cmd_small_disk(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_gpu(args: argparse.Namespace) -> int:
+    faults.set_gpu(_require_lab(), args.host, args.role)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lab/fleet", description="Local fleet of systemd hosts.")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -98,6 +104,11 @@ def parser() -> argparse.ArgumentParser:
         one = sub.add_parser(name, help=text)
         one.add_argument("host")
         one.set_defaults(func=func)
+
+    gpu = sub.add_parser("gpu", help="make a host look like a GPU host (or plain: none)")
+    gpu.add_argument("host")
+    gpu.add_argument("role", choices=GPU_ROLES)
+    gpu.set_defaults(func=cmd_gpu)
 
     disk = sub.add_parser("small-disk", help="mount a SIZE-limited tmpfs at PATH in a host")
     disk.add_argument("host")

@@ -6,7 +6,7 @@ import re
 import shlex
 from pathlib import Path
 
-from . import config, hosts, network, ssh, state
+from . import config, gpu, hosts, network, ssh, state
 from .proc import FleetError, run
 from .state import Lab
 
@@ -30,6 +30,13 @@ def start_host(lab: Lab, name: str) -> None:
         state.save(lab)
     if not ssh.wait_ready([host], config.BOOT_TIMEOUT):
         raise FleetError(f"{name} did not come back; see {hosts.console_log(name)}")
+    gpu.apply(host)  # its recorded GPU role, if any
+
+
+def set_gpu(lab: Lab, name: str, role: str) -> None:
+    """Give a host a GPU role now and at every later boot (lab/fleetlib/gpu.py)."""
+    gpu.apply(lab.host(name), role)
+    state.save(lab)
 
 
 def cut(lab: Lab, name: str) -> None:

@@ -6,7 +6,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from . import cgroups, config, hosts, image, network, services, ssh, state
+from . import cgroups, config, gpu, hosts, image, network, services, ssh, state
 from .proc import FleetError
 from .state import Host, Lab
 
@@ -55,6 +55,8 @@ def up(count: int, suite: str) -> Lab:
         started = time.monotonic()
         boot(lab, to_boot)
         print(f"booted {len(to_boot)} host(s) in {time.monotonic() - started:.1f}s")
+        for host in to_boot:
+            gpu.apply(host)  # a recorded GPU role (mounts end with the host)
     state.save(lab)
     return lab
 

@@ -19,6 +19,8 @@ class Host:
     # PID 1 of the container as seen from the controller (for nsenter); null when stopped.
     leader_pid: int | None = None
     nspawn_pid: int | None = None
+    # GPU role (lab/fleetlib/gpu.py), applied again at every boot; null: a plain host.
+    gpu: str | None = None
 
 
 @dataclass

@@ -6,10 +6,12 @@
 Writes upstream-shaped release files for one version:
     DIR/ollama-linux-amd64.tgz       gzip tarball (what releases before 0.14.0 ship)
     DIR/ollama-linux-amd64.tar.zst   zstd tarball (what 0.14.0 and later ship)
+    DIR/ollama-linux-amd64-rocm.tgz, .tar.zst   the AMD add-on: lib/ollama/rocm/ only
     DIR/sha256sum.txt                `<hex>  ./<file>` lines, as upstream's release job writes
 Both tarballs hold what upstream's do, with the same member paths (no leading ./, files listed
 without directory entries, owner 0/0): bin/ollama (here a Python entry point) and lib/ollama/
-(placeholder runtime libraries plus the stand-in package). The version is baked in; --broken
+(placeholder runtime libraries, a cuda_v12/ GPU library directory, plus the stand-in package);
+the ROCm add-on holds lib/ollama/rocm/, as upstream's does. The version is baked in; --broken
 builds a release whose `serve` fails at start. Same inputs give byte-identical outputs.
 """
 
@@ -31,14 +33,23 @@ import tarfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 PACKAGE = "ollama_standin"
 ARCHIVES = ("ollama-linux-amd64.tgz", "ollama-linux-amd64.tar.zst")
+ROCM_ARCHIVES = ("ollama-linux-amd64-rocm.tgz", "ollama-linux-amd64-rocm.tar.zst")
 MTIME = 1_700_000_000  # fixed, so archives are reproducible
 CACHE_TAG = sys.implementation.cache_tag  # e.g. cpython-311: the hosts' python3 must match
 RUNTIME_LIBS = {"libggml-base.so": 6144, "libggml-cpu-x64.so": 4096}
+# GPU backends: the main archive ships CUDA (as upstream's does), the add-on ROCm. The stand-in
+# reports a GPU only when its library directory is in its own install tree, like upstream.
+CUDA_LIBS = {"cuda_v12/libggml-cuda.so": 8192}
+ROCM_LIBS = {"rocm/libggml-hip.so": 8192}
 
-ENTRY = '''#!/usr/bin/env python3
+# An absolute interpreter path, not `env python3`: upstream's binary runs whatever PATH is (even
+# an empty or broken one in a unit's Environment=), and so must the fixture. Every lab host has
+# /usr/bin/python3.
+ENTRY = '''#!/usr/bin/python3
 """ollama: TEST FIXTURE entry point of the stand-in release (see lib/ollama/ollama_standin).
 
-Like upstream's binary it finds its libraries relative to its real location: ../lib/ollama.
+Like upstream's binary it finds its libraries relative to its real location: ../lib/ollama,
+and it does not depend on PATH.
 """
 import os
 import sys
@@ -72,7 +83,7 @@ def _placeholder_lib(name: str, size: int, version: str) -> bytes:
 def _members(version: str, broken: bool) -> list[tuple[str, bytes | None, int]]:
     """(path, content or None for a directory, mode), in archive order."""
     members: list[tuple[str, bytes | None, int]] = [("bin/ollama", ENTRY.encode(), 0o755)]
-    for lib, size in sorted(RUNTIME_LIBS.items()):
+    for lib, size in sorted({**RUNTIME_LIBS, **CUDA_LIBS}.items()):
         members.append((f"lib/ollama/{lib}", _placeholder_lib(lib, size, version), 0o755))
     pkg_dir = os.path.join(HERE, PACKAGE)
     compiled: list[tuple[str, bytes | None, int]] = []
@@ -104,10 +115,16 @@ def _pyc(source: bytes, filename: str) -> bytes:
             + importlib.util.source_hash(source) + marshal.dumps(code))
 
 
-def _tar(version: str, broken: bool) -> bytes:
+def _rocm_members(version: str) -> list[tuple[str, bytes | None, int]]:
+    return [(f"lib/ollama/{lib}", _placeholder_lib(lib, size, version), 0o755)
+            for lib, size in sorted(ROCM_LIBS.items())]
+
+
+def _tar(version: str, broken: bool, rocm: bool = False) -> bytes:
     buf = io.BytesIO()
+    members = _rocm_members(version) if rocm else _members(version, broken)
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tar:
-        for path, data, mode in _members(version, broken):
+        for path, data, mode in members:
             info = tarfile.TarInfo(path)
             info.mtime, info.mode = MTIME, mode
             info.uid = info.gid = 0
@@ -144,8 +161,10 @@ def build_release(version: str, out_dir: str, broken: bool = False) -> dict[str,
         raise ValueError(f"invalid version {version!r}")
     os.makedirs(out_dir, exist_ok=True)
     tar = _tar(version, broken)
+    rocm = _tar(version, broken, rocm=True)
     sums: dict[str, str] = {}
-    for name, data in ((ARCHIVES[0], _gzip(tar)), (ARCHIVES[1], _zstd(tar))):
+    for name, data in ((ARCHIVES[0], _gzip(tar)), (ARCHIVES[1], _zstd(tar)),
+                       (ROCM_ARCHIVES[0], _gzip(rocm)), (ROCM_ARCHIVES[1], _zstd(rocm))):
         tmp = os.path.join(out_dir, f".{name}.tmp")
         with open(tmp, "wb") as f:
             f.write(data)

@@ -29,11 +29,17 @@ def test_both_formats_hold_bin_and_lib(release_dir: Path) -> None:
         assert "lib/ollama/ollama_standin/cli.py" in members
         assert not any(n.startswith("./") for n in members)  # upstream's member spelling
         assert all(m.uid == 0 and m.gid == 0 for m in members.values())
+        assert "lib/ollama/cuda_v12/libggml-cuda.so" in members
+
+
+def test_rocm_addon_holds_only_lib_ollama_rocm(release_dir: Path) -> None:
+    for name in build.ROCM_ARCHIVES:
+        assert list(_members(release_dir / name)) == ["lib/ollama/rocm/libggml-hip.so"]
 
 
 def test_sha256sum_matches(release_dir: Path) -> None:
     lines = (release_dir / "sha256sum.txt").read_text().splitlines()
-    assert len(lines) == 2
+    assert len(lines) == 4  # the main archive and the ROCm add-on, each in both formats
     for line in lines:
         digest, name = line.split("  ")
         assert name.startswith("./")

@@ -208,6 +208,20 @@ def test_environment_overrides_apply_and_are_reported(repo: Path) -> None:
     problems = json.loads(bad.stdout)["hosts"]["llm-02"]["problems"]
     assert problems[0].startswith("host llm-02: ollama_port (from OLLAMA_FLEET_PORT) = '0'")
 
+
+def test_environment_overrides_given_as_json_show_no_secret(repo: Path) -> None:
+    """A CI pipeline passes the proxy's tokens as OLLAMA_FLEET_AUTH_PROXY: check's listing of
+    the overrides (printed in every CI log) hides them, as it hides a proxy password."""
+    env = {"OLLAMA_FLEET_AUTH_PROXY": json.dumps({"bearer_tokens": ["tok-s3cr3t-s3cr3t-s3cr3t"]}),
+           "OLLAMA_FLEET_EXTRA_ENV": json.dumps({"API_TOKEN": "zz-hush", "MODE": "fast"})}
+    report = json.loads(run_cli("check", "inventory.py", "--json", cwd=repo, env=env).stdout)
+    assert report["environment"] == {
+        "OLLAMA_FLEET_AUTH_PROXY": "{'bearer_tokens': ['<hidden>']}",
+        "OLLAMA_FLEET_EXTRA_ENV": "{'API_TOKEN': '<hidden>', 'MODE': 'fast'}"}
+    text = run_cli("check", "inventory.py", cwd=repo, env=env)
+    assert "s3cr3t" not in text.stdout + text.stderr
+    assert "zz-hush" not in text.stdout + text.stderr
+
     typo = run_cli("check", "inventory.py", cwd=repo, env={"OLLAMA_FLEET_VERSOIN": "0.14.0"})
     assert typo.returncode == 1
     assert "environment variable OLLAMA_FLEET_VERSOIN is not a setting" in typo.stdout

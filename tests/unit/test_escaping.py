@@ -28,6 +28,7 @@ from ollama_fleet import render as R
 
 from tests.unit.render_capture import captured_contexts
 from tests.unit.shlint import violations
+from tests.windows.helpers import ps_syntax_errors
 
 MARK = "$(touch /tmp/ollama-fleet-pwned)"
 TICK = "`touch /tmp/ollama-fleet-pwned`"
@@ -229,17 +230,7 @@ def ps_nodes(script: str, kind: str) -> list[tree_sitter.Node]:
 
 
 def ps_errors(script: str) -> list[str]:
-    tree = PS_PARSER.parse(script.encode("utf-8"))
-    found: list[str] = []
-
-    def walk(node: tree_sitter.Node) -> None:
-        if node.type == "ERROR" or node.is_missing:
-            found.append(f"{node.type} at {node.start_point}")
-        for child in node.children:
-            walk(child)
-
-    walk(tree.root_node)
-    return found
+    return ps_syntax_errors(script, PS_PARSER)
 
 
 def ps_unquote(literal: str) -> str:

@@ -477,3 +477,18 @@ def test_pyinfra_run_stops_before_any_operation_listing_every_problem(tmp_path: 
     assert "host @fake/web1" not in output.replace("[@fake/web1] Connected", "")
     assert output.count("ollama-fleet warning: host @fake/web3: ollama_context_length") == 1
     assert "Starting operation" not in output  # stopped at the start of the first operation
+
+
+@pytest.mark.parametrize(("variable", "raw"), [
+    ("OLLAMA_FLEET_AUTH_PROXY", '{"bearer_tokens": ["s3cret-token-0123456789"'),
+    ("OLLAMA_FLEET_EXTRA_ENV", "{API_TOKEN: s3cret-token-0123456789}"),
+])
+def test_unreadable_json_from_the_environment_never_shows_a_secret(
+    monkeypatch: pytest.MonkeyPatch, variable: str, raw: str,
+) -> None:
+    monkeypatch.setenv(variable, raw)
+    with pytest.raises(SettingsError) as caught:
+        settings_from_data({"ollama_version": "0.13.5"}, "h1")
+    text = "\n".join(caught.value.problems)
+    assert variable in text and "not JSON" in text
+    assert "s3cret" not in text

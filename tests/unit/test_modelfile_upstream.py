@@ -127,7 +127,7 @@ def test_empty_template_is_not_parsed() -> None:
 
 @pytest.mark.parametrize(("text", "too_old", "new_enough", "needs"), [
     ("FROM x\nREQUIRES 0.14.0\n", "0.13.5", "0.14.0", "REQUIRES needs Ollama 0.14.0 or later"),
-    ("FROM ./m.gguf\nDRAFT ./d.gguf\n", "0.23.0", "0.23.1", "DRAFT needs Ollama 0.23.1"),
+    ("FROM ./m.gguf\nDRAFT ./d.gguf\n", "0.23.0", "0.30.0", "DRAFT needs Ollama 0.23.1"),
     ("FROM x\nPARAMETER draft_num_predict 4\n", "0.29.9", "0.30.0",
      "needs Ollama 0.30.0 or later"),
     ("FROM x\nRENDERER qwen3-coder\n", "0.11.11", "0.12.0", "RENDERER needs Ollama 0.12.0"),
@@ -194,8 +194,17 @@ def test_a_draft_naming_the_from_file_is_refused(text: str) -> None:
         parse_modelfile(text, version="0.30.0")
     assert "names the same file or folder as FROM" in caught.value.reason
     assert "DRAFT must not reference the same local path as FROM" in caught.value.reason
-    with pytest.raises(ModelfileError, match="would accept the file and use the model as its own"):
-        parse_modelfile(text, version="0.23.1")
+
+
+@pytest.mark.parametrize("version", ["0.23.1", "0.29.9"])
+def test_draft_before_0_30_needs_the_experimental_flag_ollama_fleet_does_not_pass(
+    version: str,
+) -> None:
+    # Those releases answer a plain `ollama create` with "DRAFT requires --experimental".
+    with pytest.raises(ModelfileError) as caught:
+        parse_modelfile("FROM ./model.gguf\nDRAFT ./draft.gguf\n", version=version)
+    assert "needs Ollama 0.30.0 or later" in caught.value.reason
+    assert "DRAFT requires --experimental" in caught.value.reason
 
 
 def test_a_draft_from_another_file_is_fine() -> None:

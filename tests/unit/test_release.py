@@ -44,9 +44,9 @@ def _host_awk_line() -> str:
     script = render(
         "linux/install.sh.j2", account=None, make_dirs=False, user="ollama", group="ollama",
         home="/h", install_dir="/opt/ollama", models_dir="/m", state_dir="/s", staging_dir="/s/s",
-        upload_dir="/s/u", release={"version": "0.13.5", "filename": FILE, "url": "http://x/a",
-                                    "uploaded": None, "expected": None,
-                                    "checksums_url": "http://x/sums"})
+        upload_dir="/s/u", release={"version": "0.13.5", "addons": "", "archives": [
+            {"filename": FILE, "url": "http://x/a", "uploaded": None, "expected": None,
+             "checksums_url": "http://x/sums"}]})
     return next(line for line in script.splitlines() if line.startswith("expected=$(awk"))
 
 

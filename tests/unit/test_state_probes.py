@@ -63,16 +63,16 @@ def test_lines_reach_their_owners() -> None:
 
 def test_a_new_feature_adds_a_probe_and_nothing_else(monkeypatch: pytest.MonkeyPatch) -> None:
     def parse(state, key, line):  # noqa: ANN001, ANN202
-        state.found.setdefault("gpu", []).append(line)
+        state.found.setdefault("sensors", []).append(line)
 
     def finish(state, shared: Shared):  # noqa: ANN001, ANN202
-        state.found["gpu_units"] = sorted(shared.units)
+        state.found["sensor_units"] = sorted(shared.units)
 
-    gpu = Probe("gpu", "linux/probe_release.sh.j2", sections=("gpus",), parse=parse,
-                finish=finish)
+    sensors = Probe("sensors", "linux/probe_release.sh.j2", sections=("sensors",), parse=parse,
+                    finish=finish)
     existing = registered_probes()
-    monkeypatch.setattr(facts, "registered_probes", lambda: (*existing, gpu))
-    state = parse_state(["current\t0.13.5", "@gpus", "GPU 0", "GPU 1", "@end",
+    monkeypatch.setattr(facts, "registered_probes", lambda: (*existing, sensors))
+    state = parse_state(["current\t0.13.5", "@sensors", "GPU 0", "GPU 1", "@end",
                          "@units", "Id=ollama.service", "@end"])
-    assert state.found["gpu"] == ["GPU 0", "GPU 1"] and state.current == "0.13.5"
-    assert state.found["gpu_units"] == ["ollama.service"]
+    assert state.found["sensors"] == ["GPU 0", "GPU 1"] and state.current == "0.13.5"
+    assert state.found["sensor_units"] == ["ollama.service"]

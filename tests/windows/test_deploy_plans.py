@@ -1,210 +1,259 @@
-"""Commands planned for a Windows host in each situation, run through pyinfra's @fake connector."""
+"""Commands planned for a Windows host in each situation, run through pyinfra's @fake connector.
+Each test names the issue-14 item it would have caught."""
 
 from __future__ import annotations
 
-import hashlib
-import re
+import json
 
 import pytest
 from ollama_fleet.windows import desired
+from ollama_fleet.windows.facts import parse_state
+from ollama_fleet.windows.powershell import FILE_PREFIX
 
 from .helpers import (
-    VERSION,
+    converged,
     custom_model,
+    fact_command_text,
     plan,
     raw_fixture,
     raw_with,
+    refused,
     run_deploy,
-    scripts,
     settings,
 )
 
-
-def converged(the_settings=None, **changes) -> str:
-    """The installed.json recording, with the launcher digest this code would write."""
-    where = desired.layout(the_settings or settings())
-    digest = hashlib.sha256(desired.serve_script_bytes(where)).hexdigest()
-    return raw_with("installed", launcher_sha256=digest, **changes)
+ACTIVATION = "Activate (restart + health check, rollback on failure)"
 
 
-def count(texts: list[str], pattern: str) -> int:
-    return sum(len(re.findall(pattern, text)) for text in texts)
-
-
-def test_fresh_host_installs_configures_starts_and_pulls() -> None:
-    commands, uploads = run_deploy(settings(), plan(), raw_fixture("fresh"))
-    texts = scripts(commands)
-    assert uploads == []
-    assert "Invoke-WebRequest -Uri 'https://github.com/ollama/ollama/releases/download/" \
-           "v0.13.5/ollama-windows-amd64.zip'" in texts[2]
-    # The digest is checked before anything is unpacked.
-    assert texts[2].index("Get-FileHash") < texts[2].index("Expand-Archive")
-    assert count(texts, r"SetEnvironmentVariable\(\$name, \$set") == 1
-    assert "'OLLAMA_HOST' = '127.0.0.1:11434'" in texts[3]
-    assert "Register-ScheduledTask" in texts[4] and "-AtStartup" in texts[4]
-    assert "Start-ScheduledTask" in texts[5]
-    assert "/api/version" in texts[6]
-    assert "'qwen2.5:7b'" in texts[7] and "/api/pull" in texts[7]
-    assert len(commands) == 8
+def test_fresh_host_installs_activates_and_pulls() -> None:
+    run = run_deploy(settings(), plan(), raw_fixture("fresh"))
+    texts = run.scripts()
+    names = [next(iter(op.names)) for op in run.ops]
+    assert ACTIVATION in names
+    install = next(t for t in texts if "Expand-Archive" in t)
+    assert install.index("Get-FileHash") < install.index("Expand-Archive")
+    assert any("/api/pull" in t for t in texts)
+    # Every step but the fact and the folder bootstrap is an uploaded script run with -File.
+    assert all(c.startswith(FILE_PREFIX) for c in run.steps[1:])
 
 
 def test_no_change_runs_only_the_fact() -> None:
-    commands, uploads = run_deploy(settings(), plan(), converged())
-    assert len(commands) == 1 and uploads == []
-    assert "ConvertTo-Json -InputObject $r" in scripts(commands)[0]
+    run = run_deploy(settings(), plan(), converged())
+    assert run.steps == [] and run.uploads == {}
 
 
-def test_one_setting_changed_sets_one_variable_and_restarts() -> None:
-    changed = settings(keep_alive="10m")
-    env = {"OLLAMA_HOST": "127.0.0.1:11434", "OLLAMA_MODELS": r"C:\ProgramData\Ollama\models",
-           "OLLAMA_KEEP_ALIVE": None, "HTTPS_PROXY": None}
-    commands, _ = run_deploy(changed, plan(), converged(changed, env=env))
-    texts = scripts(commands)
-    assert len(commands) == 4  # fact, environment, restart, health check
-    assert "$set = [ordered]@{'OLLAMA_KEEP_ALIVE' = '10m'}" in texts[1]
-    assert count(texts, r"Start-ScheduledTask") == 1
-    assert "/api/version" in texts[3]
+def test_item1_checksum_list_is_read_from_a_file_not_content() -> None:
+    run = run_deploy(settings(sha256=None), plan(), raw_fixture("fresh"))
+    install = next(t for t in run.scripts() if "Expand-Archive" in t)
+    assert ").Content" not in install
+    assert "-OutFile $sumsFile" in install and "[IO.File]::ReadAllLines($sumsFile)" in install
 
 
-def test_dropped_variable_is_removed_from_the_machine() -> None:
-    env = {"OLLAMA_HOST": "127.0.0.1:11434", "OLLAMA_MODELS": r"C:\ProgramData\Ollama\models",
-           "OLLAMA_DEBUG": "1", "HTTPS_PROXY": None}
-    commands, _ = run_deploy(settings(), plan(), converged(
-        env=env, managed_env=["OLLAMA_HOST", "OLLAMA_MODELS", "OLLAMA_DEBUG"]))
-    texts = scripts(commands)
-    assert "foreach ($name in @('OLLAMA_DEBUG'))" in texts[1]
-    assert "$set = [ordered]@{}" in texts[1]
+def test_item2_and_timeouts_installer_is_not_waited_on_as_a_job_and_every_step_is_bounded():
+    desk = settings(windows_mode="desktop", version="0.14.1")
+    run = run_deploy(desk, plan(), raw_fixture("desktop"))
+    setup = next(t for t in run.scripts() if "OllamaSetup.exe" in t)
+    code = [line for line in setup.splitlines() if not line.lstrip().startswith("#")]
+    assert not any("-Wait" in line for line in code) and ".WaitForExit(" in setup
+    for op in run.ops:
+        assert op.host_arguments["_timeout"], op.names
 
 
-def test_new_modelfile_is_uploaded_and_created_once() -> None:
-    model = custom_model()
-    commands, uploads = run_deploy(settings(), plan(custom=(model,)), converged())
-    texts = scripts(commands)
-    assert uploads == ["C:/ProgramData/ollama-fleet/modelfiles/qwen2.5%3A7b-32k.Modelfile"]
-    assert len(commands) == 2
-    assert "& $exe create $name -f 'C:\\ProgramData\\ollama-fleet\\modelfiles\\" \
-           "qwen2.5%3A7b-32k.Modelfile'" in texts[1]
-    assert model.digest in texts[1]
+def test_item4_restart_stops_the_process_tree_including_runners() -> None:
+    run = run_deploy(settings(), plan(), converged(api_version=None))
+    activate = next(t for t in run.scripts() if "rolled back" in t)
+    assert "llama-server.exe" in activate and "ParentProcessId" in activate
+    assert "-like" not in activate and "StartsWith(" in activate  # item 20: [ ] in paths
 
 
-def test_recorded_modelfile_is_not_created_again() -> None:
-    model = custom_model()
-    state = converged(
-        models=["registry.ollama.ai/library/qwen2.5/7b",
-                "registry.ollama.ai/library/qwen2.5/7b-32k"],
-        modelfiles={"qwen2.5%3A7b-32k": model.digest})
-    commands, uploads = run_deploy(settings(), plan(custom=(model,)), state)
-    assert len(commands) == 1 and uploads == []
+@pytest.mark.parametrize("fixture", ["partial"])
+def test_items5_6_task_is_re_registered_for_battery_and_normal_priority(fixture: str) -> None:
+    run = run_deploy(settings(), plan(), converged(base=fixture))
+    task = next(t for t in run.scripts() if "Register-ScheduledTask" in t)
+    assert "-AllowStartIfOnBatteries" in task and "-DontStopIfGoingOnBatteries" in task
+    assert "-Priority 5" in task
 
 
-def test_upgrade_installs_rewires_restarts_checks_and_prunes() -> None:
-    newer = settings(version="0.14.0", keep_versions=1)
-    state = converged(api_version=VERSION)
-    commands, _ = run_deploy(newer, plan(), state)
-    texts = scripts(commands)
-    assert "$version = '0.14.0'" in texts[1]
-    assert "Register-ScheduledTask" in texts[2]
-    assert "Start-ScheduledTask" in texts[3]
-    assert "$want = '0.14.0'" in texts[4]
-    # Old versions go only after the new one answers (a running exe cannot be deleted).
-    assert "C:\\Program Files\\Ollama\\0.13.4" in texts[5]
-    assert "C:\\Program Files\\Ollama\\0.13.5" in texts[5]
-    assert len(commands) == 6
+def test_item7_desktop_uses_the_real_install_location() -> None:
+    desk = settings(windows_mode="desktop", version="0.14.1")
+    run = run_deploy(desk, plan(), raw_fixture("desktop_user"))
+    setup = next(t for t in run.scripts() if "OllamaSetup.exe" in t)
+    assert r"C:\Users\ann\AppData\Local\Programs\Ollama" in setup
+    assert r"C:\Program Files\Ollama" not in setup
 
 
-def test_controller_upload_is_verified_on_the_host(tmp_path) -> None:
-    archive = tmp_path / "ollama-windows-amd64.zip"
-    archive.write_bytes(b"zip")
-    digest = hashlib.sha256(b"zip").hexdigest()
-    (tmp_path / "sha256sum.txt").write_text(f"{digest}  ./ollama-windows-amd64.zip\n")
-    offline = settings(archive_file=str(tmp_path), sha256=None)
-    commands, uploads = run_deploy(offline, plan(), raw_fixture("fresh"))
-    assert uploads == ["C:/ProgramData/ollama-fleet/staged/ollama-windows-amd64.zip"]
-    install = scripts(commands)[2]
-    assert "Invoke-WebRequest" not in install
-    assert f"$expected = '{digest}'" in install
+def test_items8_20_app_starts_hidden_without_staged_updates() -> None:
+    script = desired.app_script_bytes(desired.layout(settings(windows_mode="desktop")),
+                                      ["OLLAMA_HOST"]).decode("utf-8-sig")
+    assert "'updates_v2'" in script and "-ArgumentList 'hidden'" in script
 
 
-def test_firewall_rule_follows_allow_networks() -> None:
-    exposed = settings(host="0.0.0.0", allow_networks=["10.0.0.0/8"])
-    env = {"OLLAMA_HOST": "0.0.0.0:11434", "OLLAMA_MODELS": r"C:\ProgramData\Ollama\models",
-           "HTTPS_PROXY": None}
-    commands, _ = run_deploy(exposed, plan(), converged(exposed, env=env))
-    assert len(commands) == 2
-    assert "New-NetFirewallRule" in scripts(commands)[1]
-    assert "-RemoteAddress @('10.0.0.0/8')" in scripts(commands)[1]
-    # Windows reports the same rule back with a netmask: no change.
-    rule = {"enabled": "True", "action": "Allow", "direction": "Inbound", "protocol": "TCP",
-            "ports": ["11434"], "remote": ["10.0.0.0/255.0.0.0"]}
-    commands, _ = run_deploy(exposed, plan(), converged(exposed, env=env, firewall=rule))
-    assert len(commands) == 1
-    # Emptying the allowlist removes the rule.
-    commands, _ = run_deploy(settings(), plan(), converged(firewall=rule))
-    assert "Remove-NetFirewallRule" in scripts(commands)[1]
+def test_item9_desktop_nobody_logged_on_skips_models() -> None:
+    desk = settings(windows_mode="desktop")
+    run = run_deploy(desk, plan(custom=(custom_model(),)), raw_fixture("desktop_nobody"))
+    texts = run.scripts()
+    assert not any("/api/pull" in t or " create " in t for t in texts)
 
 
-def test_prune_removes_exact_undeclared_names_never_bases() -> None:
-    model = custom_model()
-    state = converged(
-        models=["registry.ollama.ai/library/qwen2.5/7b",
-                "registry.ollama.ai/library/qwen2.5/7b-32k",
-                "registry.ollama.ai/library/llama3/latest"],
-        modelfiles={"qwen2.5%3A7b-32k": model.digest})
-    commands, _ = run_deploy(settings(models=[]), plan(custom=(model,), prune=True), state)
-    texts = scripts(commands)
-    assert len(commands) == 2
-    assert "foreach ($model in @('llama3:latest'))" in texts[1]
+def test_item9_create_checks_the_api_before_the_cli() -> None:
+    run = run_deploy(settings(), plan(custom=(custom_model(),)), converged())
+    create = next(t for t in run.scripts() if "& $exe create" in t)
+    assert create.index("Invoke-RestMethod") < create.index("& $exe create")
 
 
-def test_secret_is_masked_and_compared_by_digest() -> None:
-    proxied = settings(https_proxy="http://user:pw@proxy:3128")
-    commands, _ = run_deploy(proxied, plan(), converged(proxied))
-    assert len(commands) == 4  # fact, environment (masked), restart, health check
-    assert "*MASKED*" in commands[1] and "pw@proxy" not in commands[1]
-    env = {"OLLAMA_HOST": "127.0.0.1:11434", "OLLAMA_MODELS": r"C:\ProgramData\Ollama\models",
-           "HTTPS_PROXY": hashlib.sha256(b"http://user:pw@proxy:3128").hexdigest()}
-    commands, _ = run_deploy(proxied, plan(), converged(
-        proxied, env=env, managed_env=["HTTPS_PROXY", "OLLAMA_HOST", "OLLAMA_MODELS"]))
-    assert len(commands) == 1
+def test_item10_every_script_switches_output_to_utf8() -> None:
+    run = run_deploy(settings(), plan(), raw_fixture("fresh"))
+    for text in run.scripts():
+        assert "[Console]::OutputEncoding = [Text.UTF8Encoding]::new($false)" in text
+    assert all("-OutputFormat Text" in c for c in run.commands)  # item 20: no CLIXML
 
 
-def test_server_down_is_restarted_and_checked() -> None:
-    commands, _ = run_deploy(settings(), plan(), converged(api_version=None))
-    texts = scripts(commands)
-    assert len(commands) == 3
-    assert "Start-ScheduledTask" in texts[1] and "/api/version" in texts[2]
+def test_item11_server_settings_reach_the_server_process_only() -> None:
+    proxied = settings(keep_alive="10m", https_proxy="http://u:pw@proxy:3128")
+    run = run_deploy(proxied, plan(), converged())
+    env = json.loads(run.uploads["C:/ProgramData/ollama-fleet/staged/server-env.json"])
+    assert env["set"]["OLLAMA_KEEP_ALIVE"] == "10m" and "HTTPS_PROXY" in env["set"]
+    for text in run.scripts():
+        assert "'Machine')" not in text.replace("$null, 'Machine')", "")
+        assert "pw@proxy" not in text  # the secret travels only in the protected file
 
 
-@pytest.mark.parametrize("account,user", [("NETWORK SERVICE", "NT AUTHORITY\\NETWORK SERVICE"),
-                                           ("svc-ollama", "svc-ollama")])
-def test_service_account_gets_the_task_and_the_models_folder(account: str, user: str) -> None:
-    commands, _ = run_deploy(settings(windows_service_account=account), plan(), converged())
-    texts = scripts(commands)
-    assert "FileSystemAccessRule('" + user + "'" in texts[1]
-    assert f"-UserId '{user}'" in texts[2]
-    assert ("-LogonType 'S4U'" in texts[2]) == (account == "svc-ollama")
+def test_item12_removed_variable_is_cleared_from_the_launcher() -> None:
+    state = json.loads(converged())
+    state["legacy_machine_env"] = ["OLLAMA_OLD_EXTRA"]  # set machine-wide by an earlier version
+    run = run_deploy(settings(), plan(), json.dumps(state))
+    env = json.loads(run.uploads["C:/ProgramData/ollama-fleet/staged/server-env.json"])
+    assert "OLLAMA_OLD_EXTRA" in env["clear"]
+    activate = next(t for t in run.scripts() if "rolled back" in t)
+    assert "SetEnvironmentVariable($name, $null, 'Machine')" in activate
 
 
-def test_desktop_no_change_and_upgrade() -> None:
-    desk = settings(windows_mode="desktop", sha256=None)
-    commands, _ = run_deploy(desk, plan(), raw_fixture("desktop"))
-    assert len(commands) == 1
-    newer = settings(windows_mode="desktop", version="0.14.0", sha256=None)
-    commands, _ = run_deploy(newer, plan(), raw_fixture("desktop"))
-    texts = scripts(commands)
-    assert len(commands) == 4  # fact, installer, app restart, health check
-    assert "/VERYSILENT /NORESTART /SUPPRESSMSGBOXES" in texts[1]
-    assert "'(^|, )O=Ollama Inc\\.(,|$)'" in texts[1]
-    assert texts[1].index("Get-AuthenticodeSignature") < texts[1].index("Start-Process")
-    assert "OllamaSetup.exe" in texts[1]
-    assert "-LogonType Interactive" in texts[2]
-    assert "$want = '0.14.0'" in texts[3]
+def test_item13_activation_is_gated_recorded_and_rolls_back() -> None:
+    from pyinfra.api import FunctionCommand  # noqa: F401
+
+    run = run_deploy(settings(version="0.14.1"), plan(), converged())
+    activate = next(t for t in run.scripts() if "rolled back" in t)
+    assert "rolled back to Ollama $previous" in activate
+    assert activate.index("Copy-Item -LiteralPath $live") < activate.index("Move-Item")
 
 
-def test_bad_windows_path_is_refused_before_any_host_is_touched() -> None:
-    from ollama_fleet.settings import SettingsError, settings_from_data
+def test_item14_expose_without_networks_opens_the_port_to_any() -> None:
+    exposed = settings(host="0.0.0.0", expose_unauthenticated=True)
+    run = run_deploy(exposed, plan(), converged(exposed))
+    rule = next(t for t in run.scripts() if "New-NetFirewallRule" in t)
+    assert "-RemoteAddress @('Any')" in rule
 
-    expected = "host ws1: ollama_windows_install_dir = 'Program Files'"
-    with pytest.raises(SettingsError, match=expected):
-        settings_from_data({"ollama_version": VERSION, "ollama_platform": "windows",
-                            "ollama_windows_install_dir": "Program Files"}, "ws1")
+
+def test_item14_program_rules_are_disabled() -> None:
+    fenced = settings(host="0.0.0.0", allow_networks=["10.0.0.0/8"])
+    run = run_deploy(fenced, plan(), converged(fenced, program_rules=["TCP Query User{x}"]))
+    rule = next(t for t in run.scripts() if "Set-NetFirewallRule -Name $other" in t)
+    assert "'TCP Query User{x}'" in rule
+
+
+def test_item15_server_log_is_utf8_and_rotated_while_running() -> None:
+    text = desired.serve_script_bytes(desired.layout(settings())).decode("utf-8-sig")
+    assert "*>>" not in text and "StandardErrorEncoding = $utf8" in text
+    assert "$writer.BaseStream.Length -gt $maxLog" in text
+
+
+def test_item16_models_dir_change_is_refused_by_default() -> None:
+    moved = settings(windows_models_dir=r"D:\models")
+    refused(moved, converged(moved))
+    run = run_deploy(settings(windows_models_dir=r"D:\models", models_dir_migration="copy"),
+                     plan(), converged(moved))
+    assert any("Copy-Item -LiteralPath $src" in t for t in run.scripts())
+
+
+def test_item18_powershell_default_shell_is_refused() -> None:
+    state = parse_state(raw_fixture("powershell_shell"))
+    assert "DefaultShell" in (desired.shell_problem(state) or "")
+    refused(settings(), raw_fixture("powershell_shell"))
+
+
+def test_item19_no_encoded_payload_no_compression_no_scriptblock_in_steps() -> None:
+    run = run_deploy(settings(), plan(custom=(custom_model(),)), raw_fixture("fresh"))
+    for command in run.steps:
+        assert "-EncodedCommand" not in command and len(command) < 300
+    for text in run.scripts():
+        assert "GZipStream" not in text and "ScriptBlock]::Create" not in text
+
+
+def test_item20_scripts_end_with_an_explicit_success() -> None:
+    run = run_deploy(settings(models=[]), plan(custom=(custom_model(),), prune=True),
+                     converged(models=["registry.ollama.ai/library/old/latest"]))
+    for text in run.scripts():
+        assert text.rstrip().endswith(("exit 0", "exit 1")), text[-200:]
+
+
+def test_item20_tls12_and_rocm_addon() -> None:
+    run = run_deploy(settings(sha256=None), plan(), raw_with("fresh", amd_gpu=True))
+    install = next(t for t in run.scripts() if "Expand-Archive" in t)
+    assert "ollama-windows-amd64-rocm.zip" in install
+    assert "Tls12" in install
+
+
+def test_item20_air_gapped_desktop_accepts_a_pinned_digest() -> None:
+    desk = settings(windows_mode="desktop", version="0.14.1", sha256="b" * 64)
+    run = run_deploy(desk, plan(), raw_fixture("desktop"))
+    setup = next(t for t in run.scripts() if "OllamaSetup.exe" in t)
+    assert "if ($true -and $signed)" in setup
+
+
+def test_uninstall_server_and_desktop() -> None:
+    from ollama_fleet.windows.uninstall import uninstall_windows
+
+    run = run_deploy(settings(), plan(), converged(), func=uninstall_windows,
+                     args=(settings(), False))
+    script = run.scripts()[0]
+    assert "Unregister-ScheduledTask" in script and "Remove-NetFirewallRule" in script
+    assert "removed the models" not in script
+    purge = run_deploy(settings(), plan(), converged(), func=uninstall_windows,
+                       args=(settings(), True)).scripts()[0]
+    assert "removed the models" in purge
+    desk = settings(windows_mode="desktop")
+    desktop = run_deploy(desk, plan(), raw_fixture("desktop_user"), func=uninstall_windows,
+                         args=(desk, False)).scripts()[0]
+    assert r"AppData\Local\Programs\Ollama\unins000.exe" in desktop
+
+
+def test_item13_windows_hosts_share_the_runs_batches_and_tally() -> None:
+    """Through ollama(): each Windows activation is recorded by its operation hash and batched
+    by the run's rollout_batch, like Linux hosts."""
+    from ollama_fleet import ollama
+    from ollama_fleet.run import context_for
+    from pyinfra.api import Config, Inventory, State
+    from pyinfra.api.connect import connect_all
+    from pyinfra.api.deploy import add_deploy
+    from pyinfra.api.operations import run_ops
+    from pyinfra.connectors.fake import FakeConnector
+
+    data = {"_shell_executable": None, "fake_delay": 0, "fake_delay_jitter": 0,
+            "fake_responses": {fact_command_text(): converged()},
+            "ollama_platform": "windows", "ollama_version": "0.14.1", "ollama_sha256": "a" * 64,
+            "ollama_models": ["qwen2.5:7b"], "ollama_rollout_batch": "50%"}
+    names = [f"@fake/win{i}" for i in range(1, 5)]
+    state = State(Inventory((names, {}), windows=(names, data)), Config())
+    put = FakeConnector.put_file
+    FakeConnector.put_file = lambda self, *a, **k: True  # type: ignore[method-assign]
+    try:
+        connect_all(state)
+        add_deploy(state, lambda: ollama())
+        run_ops(state)
+    finally:
+        FakeConnector.put_file = put  # type: ignore[method-assign]
+    run = context_for(state)
+    assert set(run.activations) == set(names)
+    [activation] = set(run.activations.values())
+    assert state.get_op_meta(activation).global_arguments["_parallel"] == 2
+
+
+def test_item20_desktop_process_kills_are_limited_to_the_current_user() -> None:
+    run = run_deploy(settings(windows_mode="desktop", version="0.14.1"), plan(),
+                     raw_fixture("desktop"))
+    calls = [line for text in run.scripts() for line in text.splitlines()
+             if "Stop-OllamaTree @(" in line]
+    assert calls, "no desktop step stops Ollama"
+    assert all(line.rstrip().endswith("$env:USERNAME") for line in calls), calls
+    include = next(t for t in run.scripts() if "function Stop-OllamaTree" in t)
+    assert "GetOwner).User -eq $stopOwner" in include

@@ -10,73 +10,83 @@ import tree_sitter_powershell
 from ollama_fleet.windows import desired, paths
 from ollama_fleet.windows.facts import fact_script
 from ollama_fleet.windows.powershell import (
+    FACT_READER,
     MAX_COMMAND,
     PowerShellValueError,
-    command_text,
     decode,
     decode_command,
     encode,
+    fact_command,
     minify,
     ps_literal,
     render,
     template_names,
 )
 
-from .helpers import NASTY, settings
+from .helpers import NASTY, ps_syntax_errors, settings
 
 PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_powershell.language()))
 WHERE = desired.layout(settings(windows_install_dir=r"C:\Program Files\O'llama $x `y",
                                 windows_models_dir=r"D:\models ‘q’ $env TEMP ${x}"))
 
 # Representative values for every template, the awkward characters included.
+ARCHIVE = {"path": NASTY, "url": "https://mirror/x?a=1&b='2'", "sha256": "", "sums": NASTY,
+           "file": "ollama-windows-amd64.zip"}
 CONTEXTS: dict[str, list[dict[str, Any]]] = {
     "fact.ps1.j2": [{}],  # rendered through fact_script below
     "directories.ps1.j2": [
-        {"directories": [NASTY, r"C:\a b"], "grant_account": None, "grant_dirs": []},
-        {"directories": [], "grant_account": "DOM\\it's me", "grant_dirs": [NASTY]},
+        {"directories": [NASTY, r"C:\a b"], "grant_account": None, "grant_dirs": [],
+         "protect_state": True, "state_dir": NASTY},
+        {"directories": [], "grant_account": "DOM\\it's me", "grant_dirs": [NASTY],
+         "protect_state": False, "state_dir": NASTY},
     ],
     "install_zip.ps1.j2": [
-        {"version": "0.13.5", "install_dir": NASTY, "zip_path": NASTY, "download_url": None,
-         "checksums_url": None, "sha256": "", "filename": "ollama-windows-amd64.zip",
+        {"version": "0.13.5", "install_dir": NASTY, "staged_dir": NASTY, "archives": [ARCHIVE],
          "allow_unverified": True},
-        {"version": "0.13.5", "install_dir": NASTY, "zip_path": NASTY,
-         "download_url": "https://mirror/x?a=1&b='2'", "checksums_url": "https://m/sha256sum.txt",
-         "sha256": "", "filename": NASTY, "allow_unverified": False},
+        {"version": "0.13.5", "install_dir": NASTY, "staged_dir": NASTY,
+         "archives": [ARCHIVE, {**ARCHIVE, "file": "ollama-windows-amd64-rocm.zip"}],
+         "allow_unverified": False},
     ],
     "install_desktop.ps1.j2": [
         {"version": "0.13.5", "install_dir": NASTY, "setup_path": NASTY, "download_url": NASTY,
-         "sha256": "b" * 64, "logs_dir": NASTY},
+         "sha256": "b" * 64, "logs_dir": NASTY, "digest_pinned": True, "wait_ms": 1000},
         {"version": "0.13.5", "install_dir": NASTY, "setup_path": NASTY, "download_url": None,
-         "sha256": "", "logs_dir": NASTY},
+         "sha256": "", "logs_dir": NASTY, "digest_pinned": False, "wait_ms": 1000},
     ],
-    "environment.ps1.j2": [
-        {"set": {"OLLAMA_ORIGINS": NASTY, "X": "$(calc)"}, "remove": ["A", "B"],
-         "managed": ["OLLAMA_ORIGINS", "X"], "registry_key": paths.REGISTRY_KEY},
-        {"set": {}, "remove": [], "managed": [], "registry_key": paths.REGISTRY_KEY},
+    "activate_server.ps1.j2": [
+        {"task_path": paths.TASK_PATH, "task_name": paths.SERVER_TASK, "install_dir": NASTY,
+         "version": "0.13.5", "timeout": 60, "files": {NASTY: NASTY, "C:\\x": ""},
+         "rollback_dir": NASTY, "registry_key": paths.REGISTRY_KEY, "models_dir": NASTY,
+         "version_url": NASTY, "log": NASTY, "legacy_machine": ["OLLAMA_HOST"]},
     ],
-    "serve.ps1.j2": [{"exe": NASTY, "log": NASTY, "registry_key": paths.REGISTRY_KEY}],
-    "start_app.ps1.j2": [{"app_exe": NASTY, "registry_key": paths.REGISTRY_KEY}],
+    "activate_desktop.ps1.j2": [
+        {"version": "0.13.5", "timeout": 60, "set": {"OLLAMA_ORIGINS": NASTY, "X": "$(calc)"},
+         "remove": ["A"], "managed": ["OLLAMA_ORIGINS", "X"],
+         "user_registry_key": paths.USER_REGISTRY_KEY, "registry_key": paths.REGISTRY_KEY,
+         "legacy_machine": [], "install_location": NASTY, "launcher_path": NASTY,
+         "launcher_b64": "QUJD", "execute": paths.POWERSHELL_EXE,
+         "arguments": desired.launcher_arguments(NASTY, hidden=True), "priority": 5,
+         "task_path": paths.TASK_PATH, "task_name": paths.APP_TASK, "version_url": NASTY},
+    ],
+    "copy_models.ps1.j2": [{"source": NASTY, "target": NASTY}],
+    "uninstall.ps1.j2": [
+        {"server": server, "purge": server, "task_path": paths.TASK_PATH, "install_dir": NASTY,
+         "desktop_location": NASTY, "desktop_uninstaller": NASTY, "wait_ms": 1000,
+         "firewall_rule": NASTY, "user_registry_key": paths.USER_REGISTRY_KEY,
+         "registry_key": paths.REGISTRY_KEY, "models_dir": NASTY, "state_dir": NASTY}
+        for server in (True, False)
+    ],
+    "serve.ps1.j2": [{"exe": NASTY, "log": NASTY, "env_file": NASTY, "max_log": 100}],
+    "start_app.ps1.j2": [{"app_exe": NASTY, "known_names": ["OLLAMA_HOST", NASTY]}],
     "server_task.ps1.j2": [
-        {"launcher_path": NASTY, "launcher_b64": "QUJD", "execute": paths.POWERSHELL_EXE,
-         "arguments": desired.launcher_arguments(NASTY), "user_id": "it's", "logon_type": "S4U",
-         "restart_count": 999, "task_path": paths.TASK_PATH, "task_name": paths.SERVER_TASK},
-    ],
-    "restart_server.ps1.j2": [
-        {"task_path": paths.TASK_PATH, "task_name": paths.SERVER_TASK, "install_dir": NASTY},
-    ],
-    "restart_desktop.ps1.j2": [
-        {"launcher_path": NASTY, "launcher_b64": "QUJD", "execute": paths.POWERSHELL_EXE,
-         "arguments": desired.launcher_arguments(NASTY, hidden=True),
-         "task_path": paths.TASK_PATH, "task_name": paths.APP_TASK},
-    ],
-    "health.ps1.j2": [
-        {"url": "http://[::1]:11434/api/version", "version": "0.13.5-rc1", "timeout": 60,
-         "desktop": True},
-        {"url": NASTY, "version": NASTY, "timeout": 1, "desktop": False},
+        {"execute": paths.POWERSHELL_EXE, "arguments": desired.launcher_arguments(NASTY),
+         "user_id": "it's", "logon_type": "S4U", "restart_count": 999, "priority": 5,
+         "task_path": paths.TASK_PATH, "task_name": paths.SERVER_TASK},
     ],
     "firewall.ps1.j2": [
-        {"action": action, "rule": NASTY, "port": 11434, "networks": ["10.0.0.0/8", "::1/128"]}
-        for action in ("create", "update", "remove")
+        {"action": action, "rule": NASTY, "port": 11434, "networks": ["10.0.0.0/8", "::1/128"],
+         "program_rules": [NASTY]}
+        for action in ("create", "update", "remove", "keep")
     ],
     "pull_models.ps1.j2": [
         {"url": NASTY, "models": ["qwen2.5:7b", "hf.co/a/b:Q4_K_M"], "retries": 3,
@@ -84,7 +94,7 @@ CONTEXTS: dict[str, list[dict[str, Any]]] = {
     ],
     "create_model.ps1.j2": [
         {"exe": NASTY, "name": "qwen2.5:7b-32k", "client_host": "127.0.0.1:11434",
-         "modelfile": NASTY, "digest_path": NASTY, "digest": "c" * 64},
+         "modelfile": NASTY, "digest_path": NASTY, "digest": "c" * 64, "version_url": NASTY},
     ],
     "remove_models.ps1.j2": [
         {"exe": NASTY, "client_host": "[::1]:11434", "models": ["a:latest"], "records": [NASTY]},
@@ -94,17 +104,7 @@ CONTEXTS: dict[str, list[dict[str, Any]]] = {
 
 
 def problems(script: str) -> list[str]:
-    tree = PARSER.parse(script.encode("utf-8"))
-    found: list[str] = []
-
-    def walk(node: tree_sitter.Node) -> None:
-        if node.type == "ERROR" or node.is_missing:
-            found.append(f"{node.type} at {node.start_point}: {node.text[:60]!r}")
-        for child in node.children:
-            walk(child)
-
-    walk(tree.root_node)
-    return found
+    return ps_syntax_errors(script, PARSER)
 
 
 def rendered() -> list[tuple[str, str]]:
@@ -115,7 +115,8 @@ def rendered() -> list[tuple[str, str]]:
             continue
         out += [(name, render(name, **context)) for context in contexts]
     out.append(("serve.ps1 as written", desired.serve_script_bytes(WHERE)[3:].decode("utf-8")))
-    out.append(("start-app.ps1 as written", desired.app_script_bytes(WHERE)[3:].decode("utf-8")))
+    out.append(("start-app.ps1 as written",
+                desired.app_script_bytes(WHERE, ["OLLAMA_HOST"])[3:].decode("utf-8")))
     return out
 
 
@@ -124,14 +125,16 @@ def test_every_template_has_representative_values() -> None:
 
 
 @pytest.mark.parametrize("name,script", rendered())
-def test_script_parses_and_survives_encoding(name: str, script: str) -> None:
+def test_script_parses(name: str, script: str) -> None:
     assert problems(script) == [], name
     assert problems(minify(script)) == [], name
-    command = command_text(script)
+
+
+def test_fact_command_is_fixed_short_and_decodes_to_the_reader() -> None:
+    command = str(fact_command())
     assert len(command) <= MAX_COMMAND
-    assert decode_command(command) == minify(script)
-    # What really travels (the bootstrap, when the script had to be compressed) parses too.
-    assert problems(decode_command(command, unpack=False)) == []
+    assert decode_command(command) == minify(FACT_READER)
+    assert problems(FACT_READER) == []
 
 
 def test_values_never_escape_their_literal() -> None:

@@ -139,7 +139,8 @@ def cmd_create(args: list[str]) -> int:
     body = dict(req.body, model=pos[0])
     if fl.get("quantize"):
         body["quantize"] = fl["quantize"]
-    for key, paths in (("files", req.files), ("adapters", req.adapters)):
+    for key, paths in (("files", req.files), ("adapters", req.adapters),
+                       ("draft_files", req.drafts)):
         uploaded: dict[str, str] = {}
         for p in paths:
             digest = _digest(p)

@@ -12,9 +12,10 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from . import gguf, gojson, registry_client, store
+from . import gguf, gojson, gotmpl, registry_client, store
 from .gocompat import float32_shortest
 from .goerrors import GoStyleError
+from .modelfile import DRAFT_FILES_SINCE, played_release
 from .names import INVALID_NAME, Name
 from .store import Layer, Store
 
@@ -59,7 +60,7 @@ def _from_model(st: Store, name: Name, fn: Progress) -> list[tuple[Layer, dict[s
 
 
 def _from_files(st: Store, files: dict[str, str], adapter: bool,
-                fn: Progress) -> list[tuple[Layer, dict[str, Any]]]:
+                fn: Progress, media_type: str = "") -> list[tuple[Layer, dict[str, Any]]]:
     """convertModelFromFiles for GGUF uploads (safetensors conversion is out of scope)."""
     if not files:
         raise CreateError("no files provided to convert", 400)
@@ -78,11 +79,9 @@ def _from_files(st: Store, files: dict[str, str], adapter: bool,
             if f.read(4) != gguf.MAGIC:
                 raise CreateError("supplied file was not in GGUF format", 400)
         kv = _gguf_kv(st, digest)
-        media = store.MEDIA_MODEL
-        if kv.get("general.type") == "adapter":
-            media = store.MEDIA_ADAPTER
-        elif kv.get("general.type") == "projector":
-            media = store.MEDIA_PROJECTOR
+        media = media_type or {"adapter": store.MEDIA_ADAPTER,
+                               "projector": store.MEDIA_PROJECTOR}.get(
+                                   str(kv.get("general.type")), store.MEDIA_MODEL)
         out.append((st.layer_from_existing(digest, media, path), kv))
     return out
 
@@ -122,8 +121,12 @@ def _normalize_params(params: dict[str, Any]) -> dict[str, Any]:
 def _config(base: list[tuple[Layer, dict[str, Any]]], req: dict[str, Any]) -> dict[str, Any]:
     cfg: dict[str, Any] = {"model_format": "", "model_family": "", "model_families": None,
                            "model_type": "", "file_type": ""}
-    for _layer, kv in base:
+    for layer, kv in base:
         if not kv:
+            continue
+        if layer.media_type == store.MEDIA_DRAFT:
+            cfg["draft"] = {"model_format": "gguf",
+                            "architecture": str(kv.get("general.architecture", ""))}
             continue
         d = gguf.details(kv)
         for key in ("model_format", "model_family", "model_type", "file_type"):
@@ -154,7 +157,7 @@ def _ordered_config(cfg: dict[str, Any], digests: list[str]) -> dict[str, Any]:
                            "model_families": cfg.get("model_families"),
                            "model_type": cfg.get("model_type", ""),
                            "file_type": cfg.get("file_type", "")}
-    for k in ("renderer", "parser"):
+    for k in ("renderer", "parser", "draft"):
         if cfg.get(k):
             out[k] = cfg[k]
     out.update({"architecture": "amd64", "os": "linux",
@@ -179,8 +182,17 @@ def create(st: Store, req: dict[str, Any], name: Name, fn: Progress, no_prune: b
         base = _from_files(st, req["files"], False, fn)
     else:
         raise CreateError("neither 'from' or 'files' was specified", 400)
+    drafts: list[tuple[Layer, dict[str, Any]]] = []
+    if req.get("draft_files") is not None and played_release() >= DRAFT_FILES_SINCE:
+        # convertDraftModelFromFiles: converted before the adapters, stored after them, and
+        # every failure is the client's (400).
+        try:
+            drafts = _from_files(st, req["draft_files"], False, fn, store.MEDIA_DRAFT)
+        except CreateError as e:
+            raise CreateError(str(e), 400) from None
     if req.get("adapters"):
         base += _from_files(st, req["adapters"], True, fn)
+    base += drafts
     if req.get("quantize") or req.get("quantization"):
         raise CreateError("quantization is only supported for F16 and F32 models")
     cfg = _config(base, req)
@@ -188,7 +200,13 @@ def create(st: Store, req: dict[str, Any], name: Name, fn: Progress, no_prune: b
         _base_config_extras(st, from_name, cfg)
     layers = [layer for layer, _ in base]
     if req.get("template"):
-        layers = _replace(st, layers, store.MEDIA_TEMPLATE, req["template"].encode())
+        # setTemplate: the old template layer goes first, then Go's parser has its say.
+        layers = _replace(st, layers, store.MEDIA_TEMPLATE, None)
+        try:
+            gotmpl.check(req["template"], played_release())
+        except gotmpl.TemplateError as e:
+            raise CreateError(f"template error: {e}", 400) from None
+        layers.append(st.new_layer(req["template"].encode(), store.MEDIA_TEMPLATE))
     if req.get("system"):
         layers = _replace(st, layers, store.MEDIA_SYSTEM, req["system"].encode())
     lic = req.get("license")
@@ -215,7 +233,8 @@ def create(st: Store, req: dict[str, Any], name: Name, fn: Progress, no_prune: b
 
 
 def request_files_valid(req: dict[str, Any]) -> bool:
-    return all(valid_rel_path(k) for k in (req.get("files") or {}))
+    return all(valid_rel_path(k) for key in ("files", "draft_files")
+               for k in (req.get(key) or {}))
 
 
 def blob_exists(st: Store, digest: str) -> bool:

@@ -19,6 +19,8 @@ from .gocompat import GoError, float32_shortest, format_v, parse_bool, parse_int
 ERR_MISSING_FROM = "no FROM line"
 ERR_INVALID_ROLE = 'message role must be one of "system", "user", or "assistant"'
 ERR_MODEL_NOT_FOUND = "no Modelfile or safetensors files found"
+# DRAFT files are uploaded as blobs and stored as a draft layer from 0.30.0 (9db4bdbad, #16031).
+DRAFT_FILES_SINCE = (0, 30, 0)
 # When each command arrived upstream (parser/parser.go isValidCommand): renderer/parser in
 # v0.12.0, requires in v0.14.0, draft in v0.23.1. The error text lists the commands of the
 # release the stand-in plays, in upstream's order.
@@ -33,10 +35,14 @@ def _release() -> tuple[int, int, int]:
     return tuple(int(p) for p in parts) if len(parts) == 3 else (0, 0, 0)  # type: ignore[return-value]
 
 
+def played_release() -> tuple[int, int, int]:
+    """The release this build plays; an unbuilt source tree plays the one its docs name."""
+    release = _release()
+    return (0, 13, 5) if release == (0, 0, 0) else release
+
+
 def commands_for(release: tuple[int, int, int] | None = None) -> list[str]:
-    release = release or _release()
-    if release == (0, 0, 0):  # an unbuilt source tree plays the release its docs name
-        release = (0, 13, 5)
+    release = release or played_release()
     return [c for c, since in _COMMAND_SINCE.items() if since <= release]
 
 
@@ -61,17 +67,52 @@ def decode(data: bytes) -> str:
 
 
 _ROLES = {"system", "user", "assistant"}
-DEPRECATED_PARAMETERS = {"penalize_newline", "low_vram", "f16_kv", "logits_all", "vocab_only",
-                         "use_mlock", "mirostat", "mirostat_tau", "mirostat_eta"}
-# api.Options / api.Runner json tags and their Go kinds.
-PARAMETER_TYPES: dict[str, str] = {
-    **dict.fromkeys(["num_keep", "seed", "num_predict", "top_k", "repeat_last_n", "num_ctx",
-                     "num_batch", "num_gpu", "main_gpu", "num_thread"], "int"),
-    **dict.fromkeys(["top_p", "min_p", "typical_p", "temperature", "repeat_penalty",
-                     "presence_penalty", "frequency_penalty"], "float"),
-    "stop": "list",
-    "use_mmap": "bool",
+# api.Options / api.Runner json tags (what api.FormatParams accepts) with their Go kinds and the
+# releases that have them: (kind, first release, first release without it). Found with
+# `git log -S` on api/types.go and `git tag --contains`.
+_ALWAYS = (0, 0, 0)
+_PARAMETERS: dict[str, tuple[str, tuple[int, int, int], tuple[int, int, int] | None]] = {
+    **{k: ("int", _ALWAYS, None) for k in ("num_keep", "seed", "num_predict", "top_k",
+                                           "repeat_last_n", "num_ctx", "num_batch", "num_gpu",
+                                           "main_gpu", "num_thread")},
+    **{k: ("float", _ALWAYS, None) for k in ("top_p", "typical_p", "temperature",
+                                             "repeat_penalty", "presence_penalty",
+                                             "frequency_penalty")},
+    "stop": ("list", _ALWAYS, None),
+    "use_mmap": ("bool", _ALWAYS, None),
+    "min_p": ("float", (0, 3, 1), None),  # f3d7a481b (#1825)
+    "draft_num_predict": ("int", (0, 30, 0), None),  # 9db4bdbad (#16031)
+    "numa": ("bool", _ALWAYS, (0, 3, 4)),  # f457d6340
+    "tfs_z": ("float", _ALWAYS, (0, 5, 2)),  # 527cc9789 (#7875)
+    "penalize_newline": ("bool", _ALWAYS, (0, 5, 5)),  # 1deafd825 (#8308)
+    **{k: ("bool", _ALWAYS, (0, 7, 0)) for k in ("low_vram", "f16_kv", "logits_all",
+                                                 "vocab_only", "use_mlock")},
+    "mirostat": ("int", _ALWAYS, (0, 7, 0)),  # 3b2d2c832 (#10574)
+    "mirostat_tau": ("float", _ALWAYS, (0, 7, 0)),
+    "mirostat_eta": ("float", _ALWAYS, (0, 7, 0)),
 }
+# parser/parser.go deprecatedParameters: warned about and dropped, with the release that added
+# each to the list (the same commits that removed them from api.Options).
+_DEPRECATED_SINCE = {"penalize_newline": (0, 5, 5),
+                     **dict.fromkeys(["low_vram", "f16_kv", "logits_all", "vocab_only",
+                                      "use_mlock", "mirostat", "mirostat_tau", "mirostat_eta"],
+                                     (0, 7, 0))}
+
+
+def parameter_types(release: tuple[int, int, int] | None = None) -> dict[str, str]:
+    """The typed parameters of a release (default: the one this build plays)."""
+    release = release or played_release()
+    return {k: kind for k, (kind, since, until) in _PARAMETERS.items()
+            if since <= release and (until is None or release < until)}
+
+
+def deprecated_parameters(release: tuple[int, int, int] | None = None) -> set[str]:
+    release = release or played_release()
+    return {k for k, since in _DEPRECATED_SINCE.items() if since <= release}
+
+
+PARAMETER_TYPES = parameter_types((0, 13, 5))
+DEPRECATED_PARAMETERS = deprecated_parameters((0, 13, 5))
 _FLOAT_RE = re.compile(r"[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|inf|infinity|nan)",
                        re.IGNORECASE)
 _FLOAT32_MAX = 3.4028234663852886e38
@@ -215,7 +256,7 @@ def parse(text: str) -> list[Command]:
 
 def format_param(key: str, value: str) -> Any:
     """api.FormatParams for one value: typed by the Options field, upstream's error texts."""
-    kind = PARAMETER_TYPES.get(key)
+    kind = parameter_types().get(key)
     if kind is None:
         raise ModelfileError(f"unknown parameter '{key}'")
     try:
@@ -292,11 +333,14 @@ def create_request(commands: list[Command], relative_dir: str) -> CreateRequest:
                 raise ModelfileError(f"stat {path}: no such file or directory")
             adapters = found
         elif c.name == "draft":
+            if played_release() < DRAFT_FILES_SINCE:
+                # 0.23.1 to 0.29.x: only `ollama create --experimental` handles DRAFT.
+                raise ModelfileError("DRAFT requires --experimental")
             path = expand_path(c.args, relative_dir)
             found = file_list(path)
             if found is None:
                 raise ModelfileError(f"stat {path}: no such file or directory")
-            if _release() >= (0, 30, 0) and any(
+            if any(
                     os.path.realpath(path) == os.path.realpath(expand_path(m.args, relative_dir))
                     for m in commands if m.name == "model"):
                 raise ModelfileError(
@@ -314,7 +358,7 @@ def create_request(commands: list[Command], relative_dir: str) -> CreateRequest:
         elif c.name == "message":
             role, _, content = c.args.partition(": ")
             messages.append({"role": role, "content": content})
-        elif c.name in DEPRECATED_PARAMETERS:
+        elif c.name in deprecated_parameters():
             print(f"warning: parameter {c.name} is deprecated")
         else:
             value = format_param(c.name, c.args)

@@ -19,7 +19,7 @@ import sys
 import threading
 from types import FrameType
 
-from . import envconfig, server, slog
+from . import discover, envconfig, server, slog
 from .buildinfo import BROKEN, VERSION
 from .goerrors import GoStyleError, errno_text, path_error
 from .httpd import Server
@@ -102,11 +102,29 @@ def _prepare_store(st: Store, no_prune: bool) -> None:
 
 
 def _log_compute() -> None:
-    slog.info("gpu.go:217", "looking for compatible GPUs")
-    slog.info("types.go:60", "inference compute", id="cpu", library="cpu", variant="",
-              compute="", driver="0.0", name="", total="0 B", available="0 B")
-    slog.info("routes.go:1648", "entering low vram mode", **{"total vram": "0 B",
-                                                             "threshold": "20.0 GiB"})
+    """The start-up compute report (discover/runner.go, discover/types.go LogDetails)."""
+    slog.info("runner.go:67", "discovering available GPUs...")
+    lib_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    devices = discover.gpus(lib_dir)
+    for dev in sorted(devices, key=lambda d: -d.total):
+        slog.info("types.go:42", "inference compute", id=dev.id, filter_id="",
+                  library=dev.library, compute=dev.compute, name=f"{dev.library}{dev.index}",
+                  description=dev.description, libdirs=f"ollama,{dev.libdir}",
+                  driver=dev.driver, pci_id=dev.pci_id, type="discrete",
+                  total=discover.human_bytes(dev.total),
+                  available=discover.human_bytes(dev.total * 98 // 100))
+    if not devices:
+        total, available = discover.cpu_memory()
+        slog.info("types.go:60", "inference compute", id="cpu", library="cpu", compute="",
+                  name="cpu", description="cpu", libdirs="ollama", driver="", pci_id="",
+                  type="", total=discover.human_bytes(total),
+                  available=discover.human_bytes(available))
+    vram = sum(d.total for d in devices)
+    threshold = 20 * discover.GIB
+    if vram < threshold:
+        slog.info("routes.go:1648", "entering low vram mode", **{
+            "total vram": discover.human_bytes(vram) if vram else "0 B",
+            "threshold": discover.human_bytes(threshold)})
 
 
 def _install_signals(srv: Server) -> None:

@@ -34,6 +34,7 @@ MEDIA_SYSTEM = MEDIA_PREFIX + "system"
 MEDIA_PARAMS = MEDIA_PREFIX + "params"
 MEDIA_LICENSE = MEDIA_PREFIX + "license"
 MEDIA_MESSAGES = MEDIA_PREFIX + "messages"
+MEDIA_DRAFT = MEDIA_PREFIX + "draft"
 _DIGEST_RE = re.compile(r"^sha256[:-][0-9a-fA-F]{64}$")
 _CHUNK = 1 << 20
 
