@@ -3,7 +3,13 @@
     ollama-fleet check INVENTORY [--limit PATTERN ...] [--data KEY=VALUE ...] [--json] [-v]
     ollama-fleet status INVENTORY [--limit PATTERN ...] [--json] [-v]
     ollama-fleet settings
+    ollama-fleet push-model STORE MODEL REGISTRY_URL --credentials FILE [--ca-file FILE]
+                            [--insecure] [--as NAME]
     ollama-fleet --version
+
+`push-model` is the one-time step for `model_registry`: it puts a model from a controller-side
+model store (an OLLAMA_MODELS directory) into an OCI registry, only the blobs the registry lacks,
+the manifest last.
 
 `check` validates what a deploy would validate (every host's settings, Modelfiles and the files
 the controller reads) without opening any connection: the inventory is loaded into a pyinfra
@@ -253,6 +259,46 @@ def cmd_settings(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_push_model(args: argparse.Namespace) -> int:
+    from pathlib import Path  # noqa: PLC0415
+
+    from .model_registry import RegistryError, push_model, read_credentials  # noqa: PLC0415
+    from .model_source import ModelSourceError, load_model  # noqa: PLC0415
+    from .validation import http_url_problem  # noqa: PLC0415
+
+    problem = http_url_problem(args.registry_url)
+    if problem:
+        raise UsageError(f"{args.registry_url!r}: {problem}")
+    store = Path(args.store).expanduser()
+    if not (store / "manifests").is_dir() or not (store / "blobs").is_dir():
+        raise UsageError(f"{store} is not an Ollama model store (manifests/ and blobs/)")
+    credentials = Path(args.credentials).expanduser()
+    try:
+        user, password = read_credentials(credentials)
+    except ValueError as exc:
+        raise UsageError(f"--credentials {credentials} {exc}") from None
+    if args.ca_file and not Path(args.ca_file).expanduser().is_file():
+        raise UsageError(f"--ca-file {args.ca_file} does not exist")
+    try:
+        model = load_model(store, args.model)
+    except (ModelSourceError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+    if model is None:
+        raise UsageError(f"{store} does not hold {args.model}")
+    try:
+        result = push_model(model, args.registry_url, user, password,
+                            ca_file=str(Path(args.ca_file).expanduser()) if args.ca_file else None,
+                            insecure=args.insecure, name=args.as_name)
+    except (RegistryError, ValueError) as exc:
+        click.echo(_header("ollama-fleet error", "red", bold=True) + f": push-model: {exc}",
+                   err=True)
+        return EXIT_PROBLEMS
+    click.echo(f"pushed {model.name} to {args.registry_url.rstrip('/')}/{result.reference}: "
+               f"{result.uploaded} blob(s) uploaded, {result.present} already there, "
+               f"{result.bytes_sent} bytes sent")
+    return EXIT_OK
+
+
 def version() -> str:
     from importlib.metadata import PackageNotFoundError  # noqa: PLC0415
     from importlib.metadata import version as dist_version  # noqa: PLC0415
@@ -303,6 +349,26 @@ def parser() -> argparse.ArgumentParser:
     p_settings = sub.add_parser("settings", help="print the settings reference (Markdown)",
                                 description="Print the settings reference (docs/settings.md).")
     p_settings.set_defaults(func=cmd_settings)
+
+    p_push = sub.add_parser(
+        "push-model", help="put a model from a controller store into an OCI registry "
+                           "(for model_registry)",
+        description="Upload a model from an Ollama model store on this machine to an OCI "
+                    "registry, under the repository its name gives (qwen2.5:7b -> "
+                    "REGISTRY/library/qwen2.5:7b): the blobs the registry lacks, then the "
+                    "manifest. Hosts with model_registry then fetch it from there.")
+    p_push.add_argument("store", metavar="STORE", help="model store (OLLAMA_MODELS directory)")
+    p_push.add_argument("model", metavar="MODEL", help="model name, e.g. qwen2.5:7b")
+    p_push.add_argument("registry_url", metavar="REGISTRY_URL",
+                        help="registry base URL, e.g. https://registry.example.com:5000")
+    p_push.add_argument("--credentials", required=True, metavar="FILE",
+                        help="file with one line user:password (never printed)")
+    p_push.add_argument("--ca-file", metavar="FILE",
+                        help="PEM CA certificate(s) to verify the registry's TLS certificate")
+    p_push.add_argument("--insecure", action="store_true", help="allow a plain http:// registry")
+    p_push.add_argument("--as", dest="as_name", metavar="NAME",
+                        help="push under this model name instead of MODEL")
+    p_push.set_defaults(func=cmd_push_model)
     return top
 
 

@@ -16,6 +16,7 @@ Warning thresholds (documented on the fields in docs/settings.md):
 - a release downloaded over plain http:// with no fixed sha256
 - keep_alive negative (models never unload) with more than one model declared
 - the same model listed twice in models (as q and q:latest, say)
+- model_registry_insecure set; a registry credentials file readable by other users
 """
 
 from __future__ import annotations
@@ -83,7 +84,41 @@ def controller_problems(settings: OllamaSettings) -> list[Finding]:
                     "model_source", f"{store} is not an Ollama model store (no "
                     f"{' or '.join(d + '/' for d in missing)}); point it at an OLLAMA_MODELS "
                     "directory, such as ~/.ollama/models"))
+    problems.extend(_registry_problems(settings))
     return problems
+
+
+def _registry_problems(settings: OllamaSettings) -> list[Finding]:
+    from .model_names import ModelNameError  # noqa: PLC0415
+    from .model_registry import read_credentials, registry_reference  # noqa: PLC0415
+
+    if settings.model_registry is None:
+        return []
+    found = []
+    if settings.model_registry_ca_file is not None:
+        path = settings.model_registry_ca_file
+        problem = _pem_problem(Path(path).expanduser(), "-----BEGIN CERTIFICATE-----",
+                               "a PEM certificate")
+        if problem:
+            found.append(Finding("model_registry_ca_file", f"{path}: {problem}"))
+    if settings.model_registry_credentials_file is not None:
+        path = Path(settings.model_registry_credentials_file).expanduser()
+        if not path.is_file():
+            found.append(Finding("model_registry_credentials_file",
+                                 f"{path} does not exist on the controller (or is not a file)"))
+        else:
+            try:
+                read_credentials(path)
+            except ValueError as exc:
+                found.append(Finding("model_registry_credentials_file", f"{path} {exc}"))
+    for name in settings.models:
+        try:
+            registry_reference(name)
+        except ModelNameError:
+            continue  # reported by the model plan
+        except ValueError as exc:
+            found.append(Finding("models", f"cannot be fetched from model_registry: {exc}"))
+    return found
 
 
 def _pem_problem(path: Path, marker: str, kind: str) -> str | None:
@@ -129,6 +164,18 @@ def warnings_for(settings: OllamaSettings) -> list[Finding]:
                                  f"{bind.env_value} is acknowledged as exposed to the network"))
     if not settings.harden_unit and settings.platform == "linux":
         found.append(Finding("harden_unit", "the systemd sandboxing is off"))
+    if settings.model_registry_insecure and settings.model_registry is not None:
+        found.append(Finding("model_registry_insecure", "the registry may be reached over plain "
+                             "HTTP: blobs are still verified by digest, but manifests and "
+                             "credentials travel in clear"))
+    if settings.model_registry_credentials_file is not None:
+        path = Path(settings.model_registry_credentials_file).expanduser()
+        try:
+            if path.is_file() and path.stat().st_mode & 0o077:
+                found.append(Finding("model_registry_credentials_file", f"{path} is readable by "
+                                     "other users of the controller; chmod 600 it"))
+        except OSError:
+            pass
     if settings.allow_unverified_archive:
         found.append(Finding("allow_unverified_archive", "a release may be installed without "
                              "any checksum"))

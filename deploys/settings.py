@@ -399,6 +399,27 @@ class OllamaSettings(BaseSettings, CleanStrings):
         None, "Controller-side Ollama model store to seed hosts from (offline distribution). "
         "Must exist and hold manifests/ and blobs/: a missing store is an error, never a "
         "silent fallback to pulling.", "an Ollama model store directory on the controller")
+    model_registry: str | None = setting(
+        None, "OCI registry (Distribution, Harbor, Artifactory, ...) the hosts fetch the models "
+        "in models from, instead of pulling them from Ollama's registry: only missing blobs, "
+        "each verified by its digest, the manifest last. A model's repository is derived from "
+        "its name (qwen2.5:7b is <registry>/library/qwen2.5:7b, lower case); put it there once "
+        "with `ollama-fleet push-model`. A model the registry lacks fails the host (no fallback "
+        "to pulling). Linux hosts only; not with model_source.",
+        "an https URL scheme://host[:port] without credentials (http only with "
+        "model_registry_insecure)")
+    model_registry_ca_file: str | None = setting(
+        None, "Controller path of the PEM CA certificate(s) the hosts verify the registry's TLS "
+        "certificate with (default: the host's system CAs). Sent with each fetch, not kept.",
+        "a PEM certificate file on the controller")
+    model_registry_insecure: bool = setting(
+        False, "Allow a plain http:// model_registry (always warned about: blobs are still "
+        "verified by digest, but credentials and manifests travel in clear).")
+    model_registry_credentials_file: str | None = setting(
+        None, "Controller path of a file holding one line user:password for the registry "
+        "(basic auth, or the registry's bearer-token exchange). Sent to the host as a 0600 file "
+        "for the fetch and removed after it; never on a command line, never printed.",
+        "a readable file on the controller with one line user:password")
 
     # --- fleet operations -------------------------------------------------------------------
     rollout_batch: int | str = setting(
@@ -547,6 +568,26 @@ class OllamaSettings(BaseSettings, CleanStrings):
             raise ValueError(problem)
         return value
 
+    @field_validator("model_registry")
+    @classmethod
+    def _registry_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        problem = rules.http_url_problem(value)
+        if problem:
+            raise ValueError(problem)
+        if re.fullmatch(r"https?://[^/?#]+", value) is None:
+            raise ValueError("a registry is scheme://host[:port]: no path, query or fragment "
+                             "(a model's repository is derived from its name)")
+        return value
+
+    @field_validator("model_registry_ca_file", "model_registry_credentials_file")
+    @classmethod
+    def _controller_file(cls, value: str | None) -> str | None:
+        if value is not None and not value:
+            raise ValueError("empty; leave the setting out instead")
+        return value
+
     @field_validator("https_proxy")
     @classmethod
     def _proxy(cls, value: SecretStr | None) -> SecretStr | None:
@@ -634,8 +675,29 @@ class OllamaSettings(BaseSettings, CleanStrings):
                 "allow_networks to the networks that may connect (enforced by a firewall), or set "
                 "expose_unauthenticated: true to acknowledge the risk (or use auth_proxy)",
                 ("allow_networks", "expose_unauthenticated"))
+        yield from self._registry_problems()
         yield from self._path_overlaps()
         yield from self._model_name_clashes()
+
+    def _registry_problems(self) -> Iterator[FieldProblem]:
+        if self.model_registry is None:
+            for field in ("model_registry_ca_file", "model_registry_credentials_file",
+                          "model_registry_insecure"):
+                if getattr(self, field):
+                    yield FieldProblem(field, "has no effect without model_registry; set "
+                                       "model_registry or remove it", ("model_registry",))
+            return
+        if self.model_source is not None:
+            yield FieldProblem("model_registry", "model_source and model_registry are two "
+                               "sources for the same models; set one of them",
+                               ("model_source",))
+        if self.platform == "windows":
+            yield FieldProblem("model_registry", "model_registry is supported on Linux hosts "
+                               "only", ("platform",))
+        if self.model_registry.startswith("http://") and not self.model_registry_insecure:
+            yield FieldProblem("model_registry", "plain http is refused: use https (with "
+                               "model_registry_ca_file for a private CA), or set "
+                               "model_registry_insecure: true", ("model_registry_insecure",))
 
     def _path_overlaps(self) -> Iterator[FieldProblem]:
         owned = {"models_dir": self.models_dir, "service_home": self.service_home}

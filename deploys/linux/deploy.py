@@ -10,7 +10,7 @@ from ..model_plan import ModelPlan
 from ..model_source import models_in_store
 from ..run import note_host_warning, record_activation
 from ..settings import OllamaSettings
-from . import gpu, models, operations, security, seed
+from . import gpu, models, operations, registry, security, seed
 from .diff import log_config_diff
 from .facts import LinuxOllamaState
 from .layout import STATE_DIR, Layout, ManagedFile
@@ -82,8 +82,12 @@ def deploy_linux(settings: OllamaSettings, plan: ModelPlan, batch: int | None = 
     if settings.model_source:
         seeded = tuple(models_in_store(Path(settings.model_source), plan.pulls))
         seed.seed_models(settings, seeded, current, name="Seed models from the controller", **each)
-    models.models(settings, plan, current, frozenset(m.name for m in seeded),
-                  name="Models", **each)
+    provided = frozenset(m.name for m in seeded)
+    if settings.model_registry:
+        registry.fetch_models(settings, tuple(plan.pulls), current,
+                              name="Fetch models from the registry", **each)
+        provided = frozenset(plan.pulls)
+    models.models(settings, plan, current, provided, name="Models", **each)
     doomed = models.undeclared_models(plan, current) if plan.prune else []
     if doomed:  # shown in --dry runs too, so a prune is never a surprise
         logger.info(f"{host.print_prefix}prune will remove: {', '.join(doomed)}")

@@ -374,6 +374,13 @@ FALLBACK: dict[str, list[dict[str, Any]]] = {
         "ollama": "/usr/local/lib/ollama/current/bin/ollama", "client_host": "127.0.0.1:11434",
         "api_url": "http://127.0.0.1:11434", "wait": "60"}],
     "linux/secret.env.j2": [{"environment": [(R.env_name("HTTPS_PROXY"), "http://u:p@h:3128")]}],
+    "linux/registry_fetch.sh.j2": [{
+        "incoming": "/usr/share/ollama/m/.ollama-fleet-fetch", "models_dir": "/usr/share/ollama/m",
+        "user": "ollama", "group": "ollama", "registry": "https://registry.example:5000",
+        "models": [{"name": "q:7b", "repository": "library/q", "tag": "7b",
+                    "relpath": "registry.ollama.ai/library/q/7b"}],
+        "credentials": credentials, "ca_file": credentials, "proto": "=https", "timeout": 3600}
+        for credentials in (True, False)],
     "linux/seed.sh.j2": [{
         "incoming": "/var/lib/ollama-fleet/uploads/seed", "models_dir": "/usr/share/ollama/m",
         "user": "ollama", "group": "ollama", "blobs": ["sha256-" + "a" * 64],
