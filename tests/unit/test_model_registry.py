@@ -97,3 +97,55 @@ def test_a_host_with_every_model_asks_the_registry_nothing() -> None:
     settings = make(model_registry="https://reg:5000")
     commands, uploads = run(settings, converged_fact(make()))
     assert len(commands) == 1 and uploads == []
+
+
+def test_push_client_answers_a_bearer_token_challenge() -> None:
+    """Registries like Harbor answer 401 with a Bearer challenge: the client fetches a token
+    from the realm with its basic credentials and retries with it (a loopback fake registry)."""
+    import base64
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from ollama_fleet.model_registry import _Client
+
+    seen: list[str] = []
+
+    class Registry(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            auth = self.headers.get("Authorization", "")
+            seen.append(f"{self.path.split('?')[0]} {auth.split(' ')[0]}")
+            if self.path.startswith("/token"):
+                good = "Basic " + base64.b64encode(b"robot:s3cret").decode()
+                assert "service=registry" in self.path and "scope=" in self.path
+                body = json.dumps({"token": "tok123"}).encode() if auth == good else b""
+                self.send_response(200 if auth == good else 401)
+            elif auth == "Bearer tok123":
+                body = b"{}"
+                self.send_response(200)
+            else:
+                body = b""
+                self.send_response(401)
+                port = self.server.server_address[1]
+                self.send_header("WWW-Authenticate",
+                                 f'Bearer realm="http://127.0.0.1:{port}/token",'
+                                 'service="registry",scope="repository:library/m:pull,push"')
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Registry)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        status, _, _ = _Client(base, "robot", "s3cret", None, insecure=True).request("GET", "/v2/")
+        assert status == 200
+        assert seen == ["/v2/ Basic", "/token Basic", "/v2/ Bearer"]
+        wrong = _Client(base, "robot", "wrong", None, insecure=True)
+        with pytest.raises(Exception, match="token request"):
+            wrong.request("GET", "/v2/")
+    finally:
+        server.shutdown()
