@@ -31,13 +31,15 @@ seeds it, then times plain `scp` of the same blobs to every host at once.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -112,6 +114,8 @@ class Run:
     output: str = ""
     controller_cpu: float = 0.0  # CPU seconds of the pyinfra process (and its ssh children)
     host_cpu: float = 0.0  # CPU seconds the run cost the hosts, mean per host
+    max_rss_mb: float = 0.0  # peak resident memory of the pyinfra process
+    peak_fds: int = 0  # most file descriptors the pyinfra process had open at once
 
     def per_host(self, what: str) -> list[float]:
         hosts = self.record["hosts"]
@@ -161,40 +165,91 @@ class Run:
         return spans
 
 
-def hostdata_file(names: list[str], data: dict[str, Any], label: str) -> Path:
+def hostdata_file(names: list[str], data: dict[str, Any], label: str,
+                  per_host: dict[str, dict[str, Any]] | None = None) -> Path:
     path = WORK / f"hostdata-{label}.json"
-    path.write_text(json.dumps({name: data for name in names}))
+    path.write_text(json.dumps({name: {**data, **(per_host or {}).get(name, {})}
+                                for name in names}))
     return path
 
 
+@dataclass
+class Child:
+    """One process, measured on its own: wall time, CPU from wait4 (this child and the children
+    it waited for, nothing else of ours), peak RSS and the most file descriptors it had open at
+    once (sampled from /proc every `every` seconds while it ran)."""
+    returncode: int
+    wall: float
+    cpu: float
+    max_rss_mb: float
+    peak_fds: int
+    output: str
+
+
+def measured_child(cmd: list[str], env: dict[str, str], timeout: float = 1200,
+                   every: float = 0.02) -> Child:
+    with tempfile.TemporaryFile("w+") as out:
+        began = time.time()
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                text=True)
+        peak, hwm_kb = 0, 0
+        done = threading.Event()
+
+        def sample() -> None:
+            # Peak RSS is the kernel's high-water mark of the process after exec (VmHWM), read
+            # while it runs: wait4's ru_maxrss would count this (parent) process's size at fork.
+            nonlocal peak, hwm_kb
+            fd_dir, status = f"/proc/{proc.pid}/fd", f"/proc/{proc.pid}/status"
+            while not done.is_set():
+                with contextlib.suppress(OSError, ValueError):  # gone between two samples
+                    peak = max(peak, len(os.listdir(fd_dir)))
+                    for line in Path(status).read_text().splitlines():
+                        if line.startswith("VmHWM:"):
+                            hwm_kb = max(hwm_kb, int(line.split()[1]))
+                done.wait(every)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+            done.set()
+            sampler.join()
+        wall = time.time() - began
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        return Child(proc.returncode, wall, usage.ru_utime + usage.ru_stime, hwm_kb / 1024,
+                     peak, out.read())
+
+
 def pyinfra_run(names: list[str], data: dict[str, Any], deploy_file: str, scenario: str,
-                size: int, expect_ok: bool = True) -> Run:
-    """One measured pyinfra run (wall time from process start to exit, as an operator sees it)."""
-    label = f"{scenario}-{size}"
-    hostdata = hostdata_file(names, data, label)
+                size: int, expect_ok: bool = True,
+                per_host: dict[str, dict[str, Any]] | None = None, label: str = "") -> Run:
+    """One measured pyinfra run (wall time from process start to exit, as an operator sees it).
+    per_host: data that differs by host, over `data` (e.g. a setting flipped on each host)."""
+    label = label or f"{scenario}-{size}"
+    hostdata = hostdata_file(names, data, label, per_host)
     record_path = WORK / f"probe-{label}.json"
     env = {**os.environ, "OLLAMA_FLEET_LAB_HOSTDATA": str(hostdata), "PYINFRA_PROGRESS": "off"}
     before = service_snapshot(names)
     cpu_before = host_cpu_seconds(names)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     began = time.time()
-    result = subprocess.run(
-        [sys.executable, str(PROBE), str(record_path), "-y", INVENTORY, deploy_file],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200, check=False,
-    )
-    wall = time.time() - began
+    child = measured_child(
+        [sys.executable, str(PROBE), str(record_path), "-y", INVENTORY, deploy_file], env)
     cpu_after = host_cpu_seconds(names)  # before any further ssh adds to it
-    done = resource.getrusage(resource.RUSAGE_CHILDREN)
-    controller_cpu = (done.ru_utime + done.ru_stime) - (children.ru_utime + children.ru_stime)
     host_cpu = statistics.mean(cpu_after[n] - cpu_before[n] for n in names)
-    output = result.stdout + result.stderr
-    if expect_ok and result.returncode != 0:
-        raise RunFailed(f"{scenario} on {size} hosts exited {result.returncode}:\n"
+    output = child.output
+    if expect_ok and child.returncode != 0:
+        raise RunFailed(f"{scenario} on {size} hosts exited {child.returncode}:\n"
                         + "\n".join(output.splitlines()[-25:]))
     record = json.loads(record_path.read_text())
     after = service_snapshot(names, since=began)
     changed = sum(1 for n in names if before[n]["main_pid"] != after[n]["main_pid"])
-    return Run(scenario, size, wall, record, after, changed, output, controller_cpu, host_cpu)
+    return Run(scenario, size, child.wall, record, after, changed, output, child.cpu, host_cpu,
+               child.max_rss_mb, child.peak_fds)
 
 
 @dataclass
@@ -205,12 +260,12 @@ class Reference:
     by_hand: float = float("nan")  # wall time of the by-hand fresh converge, all hosts at once
 
 
-def fresh_reference(names: list[str]) -> Reference:
+def fresh_reference(names: list[str], archive_url: str = ARCHIVE_URL) -> Reference:
     """The unavoidable part of a fresh converge: every host fetches the archive, then the
     service (re)starts and answers, all hosts at once, over plain ssh."""
     script = (
         "set -e; f=/var/tmp/ollama-fleet-bench-archive; t0=$(date +%s.%N); "
-        f"curl -fsS -o $f {ARCHIVE_URL}; t1=$(date +%s.%N); systemctl restart ollama; "
+        f"curl -fsS -o $f {archive_url}; t1=$(date +%s.%N); systemctl restart ollama; "
         f"for i in $(seq 600); do curl -fsS --max-time 2 {API}/api/version >/dev/null 2>&1 "
         "&& break; sleep 0.1; done; t2=$(date +%s.%N); rm -f $f; echo $t0 $t1 $t2"
     )

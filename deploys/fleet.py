@@ -58,10 +58,14 @@ def check_fleet(
     return plans, list(dict.fromkeys(problems)), warnings
 
 
+# Settings that steer the whole run, so every host must say the same.
+AGREED_FIELDS = ("rollout_batch", "rollout_max_failures")
+
+
 def fleet_wide_agreement(plans: dict[str, HostPlan]) -> list[str]:
     """Rollout settings steer the whole run, so every host must say the same."""
     problems = []
-    for field in ("rollout_batch", "rollout_max_failures"):
+    for field in AGREED_FIELDS:
         values = {name: getattr(p.settings, field) for name, p in plans.items()}
         if len(set(map(str, values.values()))) > 1:
             listing = ", ".join(f"{n}={v!r}" for n, v in sorted(values.items()))

@@ -21,6 +21,7 @@ The RunContext lives as an attribute of the State object, so a second run in the
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +29,7 @@ from typing import Any
 from pyinfra import logger
 from pyinfra.api.state import BaseStateCallback
 
-from .fleet import HostPlan, fleet_wide_agreement
+from .fleet import AGREED_FIELDS, HostPlan, fleet_wide_agreement
 from .rollout import Rollout, batch_size
 from .settings import SettingsError
 from .summary import closing_summary
@@ -52,11 +53,38 @@ class RunContext:
     gate_passed: bool = False
     last_op: str | None = None
     summarised: bool = False
+    # How many valid hosts say each value of each run-wide setting, kept with `plans`, so that
+    # registering a host checks agreement in constant time (not by re-reading every plan).
+    agreed_values: dict[str, Counter[str]] = field(
+        default_factory=lambda: {name: Counter() for name in AGREED_FIELDS})
 
     @property
     def called(self) -> set[str]:
         """The hosts that called the deploy in this run, valid or not."""
         return set(self.plans) | set(self.problems)
+
+    def set_plan(self, host_name: str, plan: HostPlan) -> None:
+        self.drop_plan(host_name)
+        self.plans[host_name] = plan
+        for name, counts in self.agreed_values.items():
+            counts[str(getattr(plan.settings, name))] += 1
+
+    def drop_plan(self, host_name: str) -> None:
+        plan = self.plans.pop(host_name, None)
+        if plan is None:
+            return
+        for name, counts in self.agreed_values.items():
+            value = str(getattr(plan.settings, name))
+            counts[value] -= 1
+            if counts[value] <= 0:
+                del counts[value]
+
+    def disagreement(self) -> list[str]:
+        """fleet_wide_agreement over the valid hosts so far; reads every plan only when they
+        disagree (the report names every host's value)."""
+        if all(len(counts) <= 1 for counts in self.agreed_values.values()):
+            return []
+        return fleet_wide_agreement(self.plans)
 
     def note_warning(self, text: str) -> None:
         if text not in self.warnings:
@@ -119,11 +147,11 @@ def register_host(state: Any, host: Any, plan: HostPlan | None, problems: Iterab
     problems = list(problems)
     if problems:
         run.problems[host.name] = problems
-        run.plans.pop(host.name, None)
+        run.drop_plan(host.name)
     elif plan is not None:
-        run.plans[host.name] = plan
+        run.set_plan(host.name, plan)
         run.problems.pop(host.name, None)
-        disagreement = fleet_wide_agreement(run.plans)
+        disagreement = run.disagreement()
         if disagreement:
             problems = disagreement  # listed in full at the gate, over every calling host
     for text in problems:

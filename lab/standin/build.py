@@ -12,7 +12,9 @@ Both tarballs hold what upstream's do, with the same member paths (no leading ./
 without directory entries, owner 0/0): bin/ollama (here a Python entry point) and lib/ollama/
 (placeholder runtime libraries, a cuda_v12/ GPU library directory, plus the stand-in package);
 the ROCm add-on holds lib/ollama/rocm/, as upstream's does. The version is baked in; --broken
-builds a release whose `serve` fails at start. Same inputs give byte-identical outputs.
+builds a release whose `serve` fails at start; --pad-mb N adds N MiB of incompressible bytes
+(seeded) as lib/ollama/libggml-padding.so, a release of real size for transfer benchmarks.
+Same inputs give byte-identical outputs.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import importlib.util
 import io
 import marshal
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -41,6 +44,7 @@ RUNTIME_LIBS = {"libggml-base.so": 6144, "libggml-cpu-x64.so": 4096}
 # reports a GPU only when its library directory is in its own install tree, like upstream.
 CUDA_LIBS = {"cuda_v12/libggml-cuda.so": 8192}
 ROCM_LIBS = {"rocm/libggml-hip.so": 8192}
+PADDING_LIB = "libggml-padding.so"  # only in padded builds (--pad-mb)
 
 # An absolute interpreter path, not `env python3`: upstream's binary runs whatever PATH is (even
 # an empty or broken one in a unit's Environment=), and so must the fixture. Every lab host has
@@ -80,11 +84,21 @@ def _placeholder_lib(name: str, size: int, version: str) -> bytes:
     return bytes(out[:size])
 
 
-def _members(version: str, broken: bool) -> list[tuple[str, bytes | None, int]]:
+def _padding(version: str, size: int) -> bytes:
+    """size bytes that neither gzip nor zstd can shrink (seeded, so reproducible): a release of
+    real size (upstream's is hundreds of MB, mostly GPU libraries) for transfer benchmarks."""
+    rng = random.Random(f"padding:{version}")
+    return b"".join(rng.randbytes(min(1 << 20, size - at)) for at in range(0, size, 1 << 20))
+
+
+def _members(version: str, broken: bool,
+             pad_bytes: int = 0) -> list[tuple[str, bytes | None, int]]:
     """(path, content or None for a directory, mode), in archive order."""
     members: list[tuple[str, bytes | None, int]] = [("bin/ollama", ENTRY.encode(), 0o755)]
     for lib, size in sorted({**RUNTIME_LIBS, **CUDA_LIBS}.items()):
         members.append((f"lib/ollama/{lib}", _placeholder_lib(lib, size, version), 0o755))
+    if pad_bytes:
+        members.append((f"lib/ollama/{PADDING_LIB}", _padding(version, pad_bytes), 0o755))
     pkg_dir = os.path.join(HERE, PACKAGE)
     compiled: list[tuple[str, bytes | None, int]] = []
     members.append((f"lib/ollama/{PACKAGE}", None, 0o755))
@@ -120,9 +134,9 @@ def _rocm_members(version: str) -> list[tuple[str, bytes | None, int]]:
             for lib, size in sorted(ROCM_LIBS.items())]
 
 
-def _tar(version: str, broken: bool, rocm: bool = False) -> bytes:
+def _tar(version: str, broken: bool, rocm: bool = False, pad_bytes: int = 0) -> bytes:
     buf = io.BytesIO()
-    members = _rocm_members(version) if rocm else _members(version, broken)
+    members = _rocm_members(version) if rocm else _members(version, broken, pad_bytes)
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tar:
         for path, data, mode in members:
             info = tarfile.TarInfo(path)
@@ -155,12 +169,14 @@ def _zstd(data: bytes) -> bytes:
                           stdout=subprocess.PIPE, check=True).stdout
 
 
-def build_release(version: str, out_dir: str, broken: bool = False) -> dict[str, str]:
-    """Write the release files into out_dir; returns {file name: sha256 hex}."""
+def build_release(version: str, out_dir: str, broken: bool = False,
+                  pad_mb: int = 0) -> dict[str, str]:
+    """Write the release files into out_dir; returns {file name: sha256 hex}. pad_mb adds an
+    incompressible lib/ollama/libggml-padding.so of that many MiB to the main archives."""
     if not re.fullmatch(r"\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?", version):
         raise ValueError(f"invalid version {version!r}")
     os.makedirs(out_dir, exist_ok=True)
-    tar = _tar(version, broken)
+    tar = _tar(version, broken, pad_bytes=pad_mb << 20)
     rocm = _tar(version, broken, rocm=True)
     sums: dict[str, str] = {}
     for name, data in ((ARCHIVES[0], _gzip(tar)), (ARCHIVES[1], _zstd(tar)),
@@ -182,8 +198,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", required=True, help="output directory")
     ap.add_argument("--broken", action="store_true",
                     help="build a release whose `ollama serve` exits 1 at start")
+    ap.add_argument("--pad-mb", type=int, default=0,
+                    help="add an incompressible library of this many MiB (a release of real "
+                         "size, for transfer benchmarks)")
     a = ap.parse_args(argv)
-    for name, digest in build_release(a.version, a.out, a.broken).items():
+    for name, digest in build_release(a.version, a.out, a.broken, a.pad_mb).items():
         print(f"{digest}  {os.path.join(a.out, name)}")
     return 0
 

@@ -136,6 +136,39 @@ def test_rollout_settings_must_agree_between_the_hosts_that_run_the_deploy() -> 
     assert all(commands(state, n)[1:] == [] for n in ("llm1", "llm2"))
 
 
+def test_agreement_is_checked_per_host_without_rereading_every_plan(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Registering a host costs the same at 500 hosts as at 5: the full report (which reads
+    every plan) is built only once hosts disagree, so preparing a large fleet stays linear."""
+    from ollama_fleet import run as run_module
+
+    calls: list[int] = []
+    real = run_module.fleet_wide_agreement
+
+    def counted(plans: dict[str, Any]) -> list[str]:
+        calls.append(len(plans))
+        return real(plans)
+
+    monkeypatch.setattr(run_module, "fleet_wide_agreement", counted)
+    state = pyinfra_run({"llm": {f"llm{i}": llm_host(rollout_batch=2) for i in range(1, 6)}},
+                        execute=False)
+    assert calls == []  # registering five agreeing hosts read no other host's plan
+    assert not state.failed_hosts
+
+    run = context_for(state)
+    first, second = run.plans["@fake/llm1"], run.plans["@fake/llm2"]
+    odd = type(second)(type(second.settings)(**{**vars(second.settings), "rollout_batch": 3}),
+                       second.models)
+    run.set_plan("@fake/llm2", odd)
+    [problem] = run.disagreement()
+    assert "ollama_rollout_batch differs" in problem and "@fake/llm2=3" in problem
+    run.set_plan("@fake/llm2", second)  # replaced: the odd value is forgotten
+    assert run.disagreement() == []
+    run.drop_plan("@fake/llm1")
+    run.set_plan("@fake/llm1", first)
+    assert run.disagreement() == [] and len(run.plans) == 5
+
+
 # --- two runs in one process ---------------------------------------------------------------------
 
 def test_each_run_in_one_process_is_validated_and_summarised_on_its_own(
