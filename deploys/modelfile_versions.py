@@ -159,12 +159,11 @@ TEMPLATE_FUNCTIONS: dict[str, Since] = {
 ELSE_WITH = Since((0, 5, 2), "go.mod go 1.23.4 from v0.5.2 (Go 1.23 added {{else with}})")
 
 # --------------------------------------------------------------------------- create-time checks
-# parser/parser.go rejectMatchingLocalPath: "DRAFT must not reference the same local path as
-# FROM". Added with 9db4bdbad (PR 16031), first in v0.30.0.
-DRAFT_SAME_AS_FROM_REFUSED = Since((0, 30, 0), "commit 9db4bdbad (PR 16031), v0.30.0")
 # cmd/cmd.go CreateHandler: from v0.23.1 to v0.29.x a plain `ollama create` answers "DRAFT
-# requires --experimental"; v0.30.0 (same PR as above) handles DRAFT without the flag.
-# ollama-fleet runs plain `ollama create`, so DRAFT needs 0.30.0 here.
+# requires --experimental"; v0.30.0 (9db4bdbad, PR 16031) handles DRAFT without the flag and,
+# in parser/parser.go rejectMatchingLocalPath, refuses a DRAFT naming the FROM path. ollama-fleet
+# runs plain `ollama create`, so DRAFT needs 0.30.0 here (and the same-path refusal always
+# applies).
 DRAFT_WITHOUT_EXPERIMENTAL = Since((0, 30, 0), "commit 9db4bdbad (PR 16031), v0.30.0")
 # template/template.go Identifiers: "undefined template specified" for {{template "x"}} without
 # a value. 1ed2881ef "templates: fix crash in improperly defined templates" (#12483), v0.12.4;

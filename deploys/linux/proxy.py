@@ -15,7 +15,7 @@ from pyinfra.api import StringCommand, operation
 
 from ..hostcmd import fail_host
 from ..managed import ManagedFile, upload
-from ..render import NginxNoVariables, nginx, render
+from ..render import NginxNoVariables, render
 from ..settings import AuthProxy, OllamaSettings
 from .facts import LinuxHostState
 from .htpasswd import htpasswd
@@ -66,11 +66,6 @@ def bearer_regex(token: str) -> NginxNoVariables:
     character is backslash-escaped (always a literal in PCRE)."""
     literal = re.sub(r"([^A-Za-z0-9])", r"\\\1", token)
     return NginxNoVariables(f"~^(?i:bearer) {literal}$")
-
-
-def bearer_pattern(token: str) -> str:
-    """bearer_regex as it appears between the double quotes of the map file."""
-    return nginx(bearer_regex(token))[1:-1]
 
 
 def listen_address(proxy: AuthProxy) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 
 from pyinfra.api import FileUploadCommand, StringCommand
 
-from ..render import PowerShellValueError, powershell  # noqa: F401 - re-exported
+from ..render import PowerShellValueError
 from ..render import render as _render
 from ..render import template_names as template_names_all
 from . import paths
@@ -36,8 +36,6 @@ UTF8_BOM = b"\xef\xbb\xbf"
 _COMMENT_LINE = re.compile(r"^\s*#(?!requires).*$", re.IGNORECASE)
 _SLUG = re.compile(r"[^a-z0-9]+")
 
-# The one PowerShell escaper lives in the rendering layer; these names stay for callers.
-ps_literal = powershell
 
 
 def template_names() -> list[str]:

@@ -169,3 +169,21 @@ def artifacts(lab: dict[str, Any]) -> Path:
 
 def quote(text: str) -> str:
     return shlex.quote(text)
+
+
+def serve_standin(name: str, unit: str, root: str, port: int, archive: Path) -> None:
+    """Unpack a stand-in release into `root` on a lab host and serve it on 127.0.0.1:`port`
+    under a transient unit (models in `root`-models), waiting until the API answers."""
+    entry = next(h for h in lab_state()["hosts"] if h["name"] == name)
+    subprocess.run(
+        ["scp", "-q", "-i", entry["ssh_key"], "-o", "StrictHostKeyChecking=no",
+         "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", str(archive),
+         f"root@{entry['address']}:{root}.tar.zst"], check=True, timeout=60)
+    ssh(name, f"systemctl stop {unit} 2>/dev/null; systemctl reset-failed {unit} 2>/dev/null")
+    sh(name, f"rm -rf {root} {root}-models && mkdir {root} && "
+             f"zstd -dc {root}.tar.zst | tar -x -C {root}")
+    sh(name, f"systemd-run --unit={unit} -E OLLAMA_HOST=127.0.0.1:{port} "
+             f"-E OLLAMA_MODELS={root}-models -E OLLAMA_STANDIN_REGISTRY={REGISTRY_URL} "
+             f"-E HOME={root} {root}/bin/ollama serve")
+    sh(name, f"for i in $(seq 50); do curl -fs 127.0.0.1:{port}/ && exit 0; sleep 0.2; done; "
+             "exit 1")

@@ -5,11 +5,10 @@ with its CLI the way an operator would drive upstream's."""
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
 
-from .conftest import lab_state, sh, ssh
+from .conftest import serve_standin, sh, ssh
 
 pytestmark = pytest.mark.lab
 
@@ -21,19 +20,8 @@ OLLAMA = "/var/tmp/standin/bin/ollama"
 
 @pytest.fixture(scope="module")
 def serving(lab, artifacts):  # noqa: ANN001 - fixtures
-    entry = next(h for h in lab_state()["hosts"] if h["name"] == HOST)
     archive = artifacts / "files" / "releases" / "v0.14.1" / "ollama-linux-amd64.tar.zst"
-    subprocess.run(
-        ["scp", "-q", "-i", entry["ssh_key"], "-o", "StrictHostKeyChecking=no",
-         "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", str(archive),
-         f"root@{entry['address']}:/var/tmp/standin.tar.zst"], check=True, timeout=60)
-    ssh(HOST, f"systemctl stop {UNIT} 2>/dev/null; systemctl reset-failed {UNIT} 2>/dev/null")
-    sh(HOST, "rm -rf /var/tmp/standin /var/tmp/standin-models && mkdir /var/tmp/standin && "
-             "zstd -dc /var/tmp/standin.tar.zst | tar -x -C /var/tmp/standin")
-    sh(HOST, f"systemd-run --unit={UNIT} -E {ENV} -E OLLAMA_MODELS=/var/tmp/standin-models "
-             f"-E OLLAMA_STANDIN_REGISTRY=http://10.231.0.1:8080 -E HOME=/var/tmp/standin "
-             f"{OLLAMA} serve")
-    sh(HOST, "for i in $(seq 50); do curl -fs 127.0.0.1:12345/ && exit 0; sleep 0.2; done; exit 1")
+    serve_standin(HOST, UNIT, "/var/tmp/standin", 12345, archive)
     yield
     ssh(HOST, f"systemctl stop {UNIT}; rm -rf /var/tmp/standin /var/tmp/standin-models")
 

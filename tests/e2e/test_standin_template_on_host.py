@@ -4,11 +4,9 @@ CLI on a lab host directly: the fixture must refuse what upstream refuses, with 
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 
-from .conftest import lab_state, sh, ssh
+from .conftest import serve_standin, sh, ssh
 
 pytestmark = pytest.mark.lab
 
@@ -21,19 +19,8 @@ OLLAMA = f"{ROOT}/bin/ollama"
 
 @pytest.fixture(scope="module")
 def serving(lab, artifacts):  # noqa: ANN001 - fixtures
-    entry = next(h for h in lab_state()["hosts"] if h["name"] == HOST)
     archive = artifacts / "files" / "releases" / "v0.14.1" / "ollama-linux-amd64.tar.zst"
-    subprocess.run(
-        ["scp", "-q", "-i", entry["ssh_key"], "-o", "StrictHostKeyChecking=no",
-         "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", str(archive),
-         f"root@{entry['address']}:{ROOT}.tar.zst"], check=True, timeout=60)
-    ssh(HOST, f"systemctl stop {UNIT} 2>/dev/null; systemctl reset-failed {UNIT} 2>/dev/null")
-    sh(HOST, f"rm -rf {ROOT} {ROOT}-models && mkdir {ROOT} && "
-             f"zstd -dc {ROOT}.tar.zst | tar -x -C {ROOT}")
-    sh(HOST, f"systemd-run --unit={UNIT} -E {ENV} -E OLLAMA_MODELS={ROOT}-models "
-             f"-E OLLAMA_STANDIN_REGISTRY=http://10.231.0.1:8080 -E HOME={ROOT} "
-             f"{OLLAMA} serve")
-    sh(HOST, "for i in $(seq 50); do curl -fs 127.0.0.1:12346/ && exit 0; sleep 0.2; done; exit 1")
+    serve_standin(HOST, UNIT, ROOT, 12346, archive)
     yield
     ssh(HOST, f"systemctl stop {UNIT}; rm -rf {ROOT} {ROOT}-models {ROOT}.tar.zst "
               f"{ROOT}.Modelfile")

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 import tree_sitter
 import tree_sitter_powershell
+from ollama_fleet.render import powershell as ps_literal
 from ollama_fleet.windows import desired, paths
 from ollama_fleet.windows.facts import fact_script
 from ollama_fleet.windows.powershell import (
@@ -18,7 +19,6 @@ from ollama_fleet.windows.powershell import (
     encode,
     fact_command,
     minify,
-    ps_literal,
     render,
     template_names,
 )
