@@ -21,8 +21,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "standin"))
 
 from models import make_model  # noqa: E402
-
-from build import build_release  # noqa: E402
+from release_build import build_release  # noqa: E402
 
 ARTIFACTS = HERE / ".state" / "artifacts"
 RELEASES = ("0.12.0", "0.13.5", "0.14.1")

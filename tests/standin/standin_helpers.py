@@ -25,8 +25,8 @@ STANDIN = Path(__file__).resolve().parents[2] / "lab" / "standin"
 sys.path.insert(0, str(STANDIN))
 
 import artifacts  # noqa: E402
-import build  # noqa: E402
 import models  # noqa: E402
+import release_build  # noqa: E402
 
 VERSION = "0.13.5"
 BASE_MODEL = "tinyllama:1b"
@@ -53,7 +53,7 @@ def install(archive: Path, prefix: Path) -> Path:
 @pytest.fixture(scope="session")
 def release_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("release")
-    build.build_release(VERSION, str(out))
+    release_build.build_release(VERSION, str(out))
     return out
 
 

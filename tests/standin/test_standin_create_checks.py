@@ -10,8 +10,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-import build
 import pytest
+import release_build
 from ollama_standin import gguf, gotmpl, modelfile
 from standin_helpers import Ollama, base_env, install, start
 
@@ -96,7 +96,7 @@ def _create(o: Ollama, folder: Path, name: str, text: str) -> subprocess.Complet
 
 
 def _release_server(version: str, tmp: Path) -> Ollama:
-    build.build_release(version, str(tmp / "release"))
+    release_build.build_release(version, str(tmp / "release"))
     binary = install(tmp / "release" / "ollama-linux-amd64.tgz", tmp / "prefix")
     return start(binary, base_env(tmp), tmp / "log")
 

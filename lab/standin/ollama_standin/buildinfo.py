@@ -1,6 +1,6 @@
 """Build-time constants. TEST FIXTURE.
 
-build.py rewrites this file inside each release archive, so the version (and the "broken
+release_build.py rewrites this file inside each release archive, so the version (and the "broken
 release" switch) is baked into the archive the way upstream bakes version.Version into the binary.
 The values here are what an unpacked source tree reports.
 """

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Build stand-in Ollama release archives. TEST FIXTURE.
 
-    python3 lab/standin/build.py --version 0.13.5 --out DIR [--broken]
+    python3 lab/standin/release_build.py --version 0.13.5 --out DIR [--broken]
 
 Writes upstream-shaped release files for one version:
     DIR/ollama-linux-amd64.tgz       gzip tarball (what releases before 0.14.0 ship)
@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import hashlib
-import importlib.util
 import io
 import marshal
 import os
@@ -68,7 +67,7 @@ sys.exit(main())
 
 
 def _buildinfo(version: str, broken: bool) -> bytes:
-    return (f'"""Build-time constants baked in by build.py. TEST FIXTURE."""\n\n'
+    return (f'"""Build-time constants baked in by release_build.py. TEST FIXTURE."""\n\n'
             f"VERSION = {version!r}\nBROKEN = {broken!r}\n").encode()
 
 
@@ -100,33 +99,49 @@ def _members(version: str, broken: bool,
     if pad_bytes:
         members.append((f"lib/ollama/{PADDING_LIB}", _padding(version, pad_bytes), 0o755))
     pkg_dir = os.path.join(HERE, PACKAGE)
-    compiled: list[tuple[str, bytes | None, int]] = []
-    members.append((f"lib/ollama/{PACKAGE}", None, 0o755))
+    sources: dict[str, bytes] = {}
     for f in sorted(os.listdir(pkg_dir)):
         if not f.endswith(".py"):
             continue
         if f == "buildinfo.py":
-            data = _buildinfo(version, broken)
+            sources[f] = _buildinfo(version, broken)
         else:
             with open(os.path.join(pkg_dir, f), "rb") as fh:
-                data = fh.read()
-        members.append((f"lib/ollama/{PACKAGE}/{f}", data, 0o644))
-        compiled.append((f"lib/ollama/{PACKAGE}/__pycache__/{f[:-3]}.{CACHE_TAG}.pyc",
-                         _pyc(data, f"{PACKAGE}/{f}"), 0o644))
+                sources[f] = fh.read()
+    members.append((f"lib/ollama/{PACKAGE}", None, 0o755))
+    members += [(f"lib/ollama/{PACKAGE}/{f}", data, 0o644) for f, data in sources.items()]
     members.append((f"lib/ollama/{PACKAGE}/__pycache__", None, 0o755))
+    compiled = [(f"lib/ollama/{PACKAGE}/__pycache__/{f[:-3]}.{CACHE_TAG}.pyc", pyc, 0o644)
+                for f, pyc in _pycs(sources).items()]
     return members + compiled
 
 
-def _pyc(source: bytes, filename: str) -> bytes:
-    """Bytecode for one module, so the fixture starts about as fast as upstream's binary
-    instead of compiling ~3000 lines on every call. Hash-based and checked (PEP 552): the
-    interpreter uses it only while the source beside it is unchanged, and the bytes do not
-    depend on file times, so archives stay reproducible. An interpreter of another version
-    ignores it (the file name carries the version) and compiles as before."""
+# Compiles in a fresh interpreter with a fixed hash seed: marshal's output depends on reference
+# counts (shared constants get back-references) and on set ordering (hash seed), so compiling in
+# a long-lived process that has imported other code gives different bytes for the same source.
+_COMPILER = """
+import importlib.util, marshal, sys
+sources = marshal.loads(sys.stdin.buffer.read())
+out = {}
+for name, (source, filename) in sources.items():
     code = compile(source, filename, "exec", dont_inherit=True)
-    checked_hash_flags = 0b11
-    return (importlib.util.MAGIC_NUMBER + checked_hash_flags.to_bytes(4, "little")
-            + importlib.util.source_hash(source) + marshal.dumps(code))
+    out[name] = (importlib.util.MAGIC_NUMBER + (0b11).to_bytes(4, "little")
+                 + importlib.util.source_hash(source) + marshal.dumps(code))
+sys.stdout.buffer.write(marshal.dumps(out))
+"""
+
+
+def _pycs(sources: dict[str, bytes]) -> dict[str, bytes]:
+    """Bytecode for each module, so the fixture starts about as fast as upstream's binary
+    instead of compiling ~3000 lines on every call. Hash-based and checked (PEP 552, flags
+    0b11): the interpreter uses it only while the source beside it is unchanged, and the bytes
+    do not depend on file times, so archives stay reproducible. An interpreter of another
+    version ignores it (the file name carries the version) and compiles as before."""
+    request = {name: (data, f"{PACKAGE}/{name}") for name, data in sources.items()}
+    done = subprocess.run([sys.executable, "-I", "-c", _COMPILER], input=marshal.dumps(request),
+                          stdout=subprocess.PIPE, check=True,
+                          env={**os.environ, "PYTHONHASHSEED": "0"})
+    return marshal.loads(done.stdout)
 
 
 def _rocm_members(version: str) -> list[tuple[str, bytes | None, int]]:

@@ -8,7 +8,7 @@ import subprocess
 import tarfile
 from pathlib import Path
 
-import build
+import release_build
 from standin_helpers import VERSION, base_env, install, start
 
 
@@ -22,7 +22,7 @@ def _members(archive: Path) -> dict[str, tarfile.TarInfo]:
 
 
 def test_both_formats_hold_bin_and_lib(release_dir: Path) -> None:
-    for name in build.ARCHIVES:
+    for name in release_build.ARCHIVES:
         members = _members(release_dir / name)
         assert members["bin/ollama"].mode == 0o755
         assert "lib/ollama/libggml-base.so" in members
@@ -33,7 +33,7 @@ def test_both_formats_hold_bin_and_lib(release_dir: Path) -> None:
 
 
 def test_rocm_addon_holds_only_lib_ollama_rocm(release_dir: Path) -> None:
-    for name in build.ROCM_ARCHIVES:
+    for name in release_build.ROCM_ARCHIVES:
         assert list(_members(release_dir / name)) == ["lib/ollama/rocm/libggml-hip.so"]
 
 
@@ -47,18 +47,18 @@ def test_sha256sum_matches(release_dir: Path) -> None:
 
 
 def test_reproducible_and_versions_differ(tmp_path: Path, release_dir: Path) -> None:
-    again = build.build_release(VERSION, str(tmp_path / "again"))
+    again = release_build.build_release(VERSION, str(tmp_path / "again"))
     for name, digest in again.items():
         assert hashlib.sha256((release_dir / name).read_bytes()).hexdigest() == digest
-    other = build.build_release("0.14.0", str(tmp_path / "other"))
+    other = release_build.build_release("0.14.0", str(tmp_path / "other"))
     assert set(other.values()).isdisjoint(again.values())
-    old = _members(release_dir / build.ARCHIVES[0])
-    new = _members(tmp_path / "other" / build.ARCHIVES[0])
+    old = _members(release_dir / release_build.ARCHIVES[0])
+    new = _members(tmp_path / "other" / release_build.ARCHIVES[0])
     assert old["lib/ollama/libggml-base.so"].size == new["lib/ollama/libggml-base.so"].size
 
 
 def test_version_is_baked_in(tmp_path: Path) -> None:
-    build.build_release("0.14.2", str(tmp_path / "r"))
+    release_build.build_release("0.14.2", str(tmp_path / "r"))
     binary = install(tmp_path / "r" / "ollama-linux-amd64.tar.zst", tmp_path / "p")
     env = base_env(tmp_path)
     out = subprocess.run([str(binary), "--version"], env=env, capture_output=True, text=True)
@@ -68,7 +68,7 @@ def test_version_is_baked_in(tmp_path: Path) -> None:
 
 
 def test_broken_release_fails_at_start(tmp_path: Path) -> None:
-    build.build_release(VERSION, str(tmp_path / "r"), broken=True)
+    release_build.build_release(VERSION, str(tmp_path / "r"), broken=True)
     binary = install(tmp_path / "r" / "ollama-linux-amd64.tgz", tmp_path / "p")
     o = start(binary, base_env(tmp_path), tmp_path / "log")
     assert o.proc is not None and o.proc.wait(10) == 1
