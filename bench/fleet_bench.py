@@ -2,26 +2,31 @@
 
     .venv/bin/python bench/fleet_bench.py [--sizes 10,20,40] [--runs 3] [--seed-hosts 10]
                                           [--seed-mb 200] [--no-seed] [--first-host 11]
+                                          [--reuse-hosts] [--json FILE]
 
 For every size N (hosts lab11.. by default, never lab01..lab10), each round does, on the same
-hosts and back to back:
+hosts and back to back, with every other lab host frozen (`lab/fleet freeze`: idle hosts take
+no CPU) and after waiting for the machine to be idle:
 
-  wipe      hosts back to bare (untimed)
+  renew     hosts replaced by freshly booted ones from the base image (untimed; --reuse-hosts:
+            wiped back to bare instead, which is faster but kinder than new machines)
   floor     pyinfra with bench/floor.py: connect + prepare + one operation that does nothing
   fresh     deploy.py on bare hosts: install, configure, start, pull a base, create a custom model
   no-change deploy.py again, same data
   change    deploy.py with one setting changed (num_parallel), so one restart is expected
   reference plain ssh to every host at once: download the release archive, restart the service,
             wait for the API (what a fresh converge cannot avoid)
-  by hand   hosts wiped again, then plain ssh to every host at once running what an operator
-            types for the same result: download, verify and unpack the release, add the user,
-            write the same unit and drop-in, daemon-reload, enable, restart, wait, pull, create
+  by hand   hosts renewed (or wiped) again, then plain ssh to every host at once running what
+            an operator types for the same result: download, verify and unpack the release, add
+            the user, write the same unit and drop-in, daemon-reload, enable, restart, wait,
+            pull, create
 
 Every pyinfra run goes through bench/pyinfra_probe.py (the real CLI, in-process, with counters on
 the SSH connector), so remote commands, uploads and per-operation times are counted, not guessed.
 Restarts come from the hosts: journal 'Started' lines for the unit since the run began, and
-whether MainPID changed. Figures are medians over --runs rounds; each is also shown as a ratio to
-the floor of the same rounds, since a busy controller moves absolute times but not the ratios.
+whether MainPID changed. Figures are medians over --runs rounds, and min/median/max in the
+closing tables; each is also shown as a ratio to the floor of the same round, since a busy
+controller moves absolute times but not the ratios.
 
 Model distribution (--seed-hosts hosts): a --seed-mb model is built in a controller store and
 seeded with ollama_model_source; each round removes it from the hosts, times the deploy that
@@ -56,9 +61,12 @@ from labhosts import (  # noqa: E402
     host_cpu_seconds,
     host_names,
     lab_hosts,
+    only_these_running,
     parallel,
+    renew,
     scp,
     service_snapshot,
+    settle,
     sh,
     wipe,
 )
@@ -314,8 +322,9 @@ rm /var/tmp/Modelfile
 """
 
 
-def fresh_by_hand(names: list[str]) -> float:
-    wipe(names)
+def fresh_by_hand(names: list[str], wiped: bool = False) -> float:
+    if not wiped:
+        wipe(names)
     script = by_hand_script()
     began = time.time()
     parallel(names, lambda n: sh(n, script, timeout=600), workers=64)
@@ -337,19 +346,27 @@ def same_hosts(names: list[str], before: dict[str, Any]) -> None:
         raise LabError(f"host(s) re-created during the round: {', '.join(gone)}")
 
 
-def size_round(names: list[str], size: int) -> tuple[dict[str, Run], Reference]:
-    """One round on these hosts; the reference carries the by-hand time too."""
+def size_round(names: list[str], size: int,
+               fresh_hosts: bool = True) -> tuple[dict[str, Run], Reference]:
+    """One round on these hosts; the reference carries the by-hand time too. Every other lab
+    host is frozen meanwhile. With fresh_hosts the fresh converge (and the by-hand one) meet
+    freshly booted hosts, as on newly provisioned machines; otherwise wiped, used ones."""
     ensure_hosts(names)
-    identity = host_identity(names)
-    wipe(names)
-    runs = {"floor": pyinfra_run(names, {}, "bench/floor.py", "floor", size)}
-    runs["fresh"] = pyinfra_run(names, BASE_DATA, "deploy.py", "fresh", size)
-    runs["no-change"] = pyinfra_run(names, BASE_DATA, "deploy.py", "no-change", size)
-    runs["change"] = pyinfra_run(names, {**BASE_DATA, **CHANGE_DATA}, "deploy.py", "change",
-                                 size)
-    reference = fresh_reference(names)
-    reference.by_hand = fresh_by_hand(names)
-    same_hosts(names, identity)
+    with only_these_running(names):
+        (renew if fresh_hosts else wipe)(names)
+        settle()
+        identity = host_identity(names)
+        runs = {"floor": pyinfra_run(names, {}, "bench/floor.py", "floor", size)}
+        runs["fresh"] = pyinfra_run(names, BASE_DATA, "deploy.py", "fresh", size)
+        runs["no-change"] = pyinfra_run(names, BASE_DATA, "deploy.py", "no-change", size)
+        runs["change"] = pyinfra_run(names, {**BASE_DATA, **CHANGE_DATA}, "deploy.py",
+                                     "change", size)
+        reference = fresh_reference(names)
+        same_hosts(names, identity)
+        if fresh_hosts:
+            renew(names)
+            settle()
+        reference.by_hand = fresh_by_hand(names, wiped=fresh_hosts)
     return runs, reference
 
 
@@ -466,8 +483,13 @@ def summarize(results: dict[int, dict[str, list[Run]]],
             def worst(what: str, runs: list[Run] = runs) -> float:
                 return max(max(r.per_host(what), default=0) for r in runs)
 
+            floors = [r.wall for r in by_scenario["floor"]]
             rows[scenario] = {
                 "wall": wall, "walls": [r.wall for r in runs], "x_floor": wall / floor,
+                # each round's own ratio: a busy moment moves a round's runs together
+                "x_floors": [r.wall / f for r, f in zip(runs, floors, strict=False)],
+                "controller_cpus": [r.controller_cpu for r in runs],
+                "host_cpus": [r.host_cpu for r in runs],
                 "commands": worst("commands"), "fact_commands": worst("fact_commands"),
                 "uploads": worst("uploads"), "bytes": worst("bytes"),
                 "restarts": worst("restarts"),
@@ -478,8 +500,13 @@ def summarize(results: dict[int, dict[str, list[Run]]],
             }
         refs = references.get(size, [])
         if refs:
+            fresh = by_scenario["fresh"]
             rows["reference"] = {
                 "wall": median([r.wall for r in refs]),
+                "walls": [r.wall for r in refs],
+                "by_hands": [r.by_hand for r in refs],
+                "fresh_x_reference": [f.wall / r.wall for f, r in zip(fresh, refs, strict=False)],
+                "fresh_x_by_hand": [f.wall / r.by_hand for f, r in zip(fresh, refs, strict=False)],
                 "download": median([r.download for r in refs]),
                 "start": median([r.start for r in refs]),
                 "by_hand": median([r.by_hand for r in refs]),
@@ -554,6 +581,53 @@ def print_report(summary: dict[str, Any], seed: dict[str, Any] | None, info: dic
     for line in targets(summary, seed):
         print("  " + line)
 
+    print("\nfor docs/benchmarks.md (min/median/max over rounds):\n")
+    print(markdown(summary, seed))
+
+
+def spread(values: list[float], fmt: str = "{:.2f}") -> str:
+    """min/median/max, the way every figure is reported."""
+    if not values:
+        return "-"
+    return "/".join(fmt.format(v) for v in (min(values), median(values), max(values)))
+
+
+def markdown(summary: dict[str, Any], seed: dict[str, Any] | None) -> str:
+    """The tables of docs/benchmarks.md, every figure as min/median/max over rounds."""
+    lines = ["| hosts | scenario | wall s | x floor | ctl CPU s | host CPU ms/host "
+             "| commands/host | uploads/host | bytes/host | restarts/host |",
+             "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    moved: list[tuple[float, str]] = []
+    for size, rows in summary.items():
+        for scenario in SCENARIOS:
+            r = rows.get(scenario)
+            if r is None:
+                continue
+            ms = [v * 1000 for v in r["host_cpus"]]
+            lines.append(
+                f"| {size} | {scenario} | {spread(r['walls'])} | {spread(r['x_floors'])} "
+                f"| {spread(r['controller_cpus'])} | {spread(ms, '{:.0f}')} "
+                f"| {r['commands']:.0f} | {r['uploads']:.0f} | {fmt_bytes(r['bytes'])} "
+                f"| {r['restarts']:.0f} |")
+            moved.append((max(r["walls"]) / min(r["walls"]) - 1, f"{scenario} at {size}"))
+    lines += ["", "| hosts | archive + start s | by hand s | fresh / archive+start "
+              "| fresh / by hand |", "| ---: | ---: | ---: | ---: | ---: |"]
+    for size, rows in summary.items():
+        ref = rows.get("reference")
+        if ref:
+            lines.append(f"| {size} | {spread(ref['walls'])} | {spread(ref['by_hands'])} "
+                         f"| {spread(ref['fresh_x_reference'])} "
+                         f"| {spread(ref['fresh_x_by_hand'])} |")
+    if moved:
+        worst, where = max(moved)
+        lines += ["", f"Largest spread of a wall time over the rounds: max is {worst:.0%} above "
+                      f"min ({where})."]
+    if seed:
+        lines += ["", f"Seeding {fmt_bytes(seed['model_bytes'])} to {seed['hosts']} hosts: "
+                      f"deploy {spread(seed['deploy_walls'])} s, plain scp "
+                      f"{spread(seed['scp_walls'])} s."]
+    return "\n".join(lines)
+
 
 def targets(summary: dict[str, Any], seed: dict[str, Any] | None) -> list[str]:
     lines = []
@@ -598,6 +672,8 @@ def main() -> int:
     parser.add_argument("--seed-mb", type=int, default=200, help="seeded model size in MiB")
     parser.add_argument("--seed-runs", type=int, default=None, help="default: --runs")
     parser.add_argument("--no-seed", action="store_true", help="skip model distribution")
+    parser.add_argument("--reuse-hosts", action="store_true",
+                        help="fresh converge on wiped hosts instead of freshly booted ones")
     parser.add_argument("--json", type=Path, help="also write all figures here")
     parser.add_argument("--attempts", type=int, default=6,
                         help="tries per round when the lab loses hosts mid-round")
@@ -619,7 +695,8 @@ def main() -> int:
         for size in sizes:
             names = host_names(args.first_host, size)
             runs, ref = retried(f"round {run_index + 1}, {size} hosts", args.attempts,
-                                lambda names=names, size=size: size_round(names, size))
+                                lambda names=names, size=size: size_round(
+                                    names, size, fresh_hosts=not args.reuse_hosts))
             for scenario, run in runs.items():
                 results.setdefault(size, {s: [] for s in SCENARIOS})[scenario].append(run)
             references.setdefault(size, []).append(ref)
@@ -638,8 +715,9 @@ def main() -> int:
         rounds = []
         try:
             for run_index in range(args.seed_runs or args.runs):
-                rounds.append(retried(f"seed round {run_index + 1}", args.attempts,
-                                      lambda: seed_round(names, store, model)))
+                with only_these_running(names):
+                    rounds.append(retried(f"seed round {run_index + 1}", args.attempts,
+                                          lambda: seed_round(names, store, model)))
                 print(f"  seed round {run_index + 1}: deploy {rounds[-1].deploy.wall:.1f}s, "
                       f"scp {rounds[-1].scp_wall:.1f}s  [{time.time() - began:.0f}s elapsed]",
                       flush=True)

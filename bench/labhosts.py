@@ -6,9 +6,11 @@ around a pyinfra run and must not share anything with the run being measured.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -156,3 +158,52 @@ def service_snapshot(names: list[str], since: float | None = None) -> dict[str, 
         return {"main_pid": values[0], "n_restarts": values[1], "started": values[2]}
 
     return parallel(names, snap)
+
+
+def _fleet(*args: str, timeout: float = 900) -> str:
+    result = subprocess.run([str(FLEET), *args], capture_output=True, text=True,
+                            timeout=timeout, check=False)
+    if result.returncode != 0:
+        raise LabError(f"lab/fleet {args[0]} failed:\n{result.stdout}{result.stderr}")
+    return result.stdout
+
+
+def renew(names: list[str]) -> None:
+    """Replace hosts with freshly booted ones from the base image (`lab/fleet renew`): what a
+    fresh converge meets on newly provisioned machines, which a wipe of a used host does not
+    reproduce (cold caches, first start of everything). Waits until they are booted."""
+    _fleet("renew", *names)
+
+
+@contextlib.contextmanager
+def only_these_running(names: list[str]) -> Iterator[None]:
+    """Freeze every other running lab host while measuring these, so idle hosts (timers,
+    journald, their servers) take no CPU from the controller and the hosts being measured."""
+    wanted = set(names)
+    others = [n for n, h in lab_hosts().items() if n not in wanted and h.get("leader_pid")]
+    if others:
+        _fleet("freeze", *others)
+    try:
+        yield
+    finally:
+        if others:
+            _fleet("thaw", *others)
+
+
+def _cpu_times() -> tuple[int, int]:
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(fields), fields[3] + fields[4]  # all, idle + iowait
+
+
+def settle(idle: float = 0.9, window: float = 2.0, longest: float = 90.0) -> float:
+    """Wait until the machine is at least `idle` idle over a `window`-second span (at most
+    `longest` s), so a round does not start while a boot, a thaw or the previous round is still
+    winding down. Returns the idle fraction of the last window."""
+    deadline = time.monotonic() + longest
+    while True:
+        total, free = _cpu_times()
+        time.sleep(window)
+        total2, free2 = _cpu_times()
+        fraction = (free2 - free) / max(1, total2 - total)
+        if fraction >= idle or time.monotonic() >= deadline:
+            return fraction

@@ -5,8 +5,9 @@
                                           [--release-mb 300] [--release-hosts 10]
                                           [--plot docs/benchmarks-per-host.png] [--json FILE]
 
-The hosts (lab11.. by default) are converged once (untimed, the first time a slow fresh
-converge); then every round, for every size N, runs on the first N of them, back to back:
+The hosts (lab11.. by default) are renewed (freshly booted from the base image) and converged
+once; then every round, for every size N, runs on the first N of them, back to back, once the
+machine is idle and with every other lab host frozen (`lab/fleet freeze`: no CPU for idle hosts):
 
   floor      pyinfra with bench/floor.py (connect + prepare, no command)
   no-change  deploy.py with the data each host already has
@@ -23,9 +24,9 @@ averages hide behind the fixed cost of starting pyinfra.
 each its own rollout, as K parallel CI jobs with --limit would be), against one run of all.
 
 --release-mb M: release PADDED_RELEASE (built by `lab/seed_artifacts.py --padded-mb M`) on
---release-hosts hosts: a fresh converge, the bytes the artifact server sent (its access log
-and the bridge's byte counter), the bytes the controller uploaded (the probe), and the
-reference (every host downloads the archive and starts the service over plain ssh).
+--release-hosts freshly booted hosts: a fresh converge, the bytes the artifact server sent
+(its access log and the bridge's byte counter), the bytes the controller uploaded (the probe),
+and the reference (every host downloads the archive and starts the service over plain ssh).
 """
 
 from __future__ import annotations
@@ -62,7 +63,10 @@ from labhosts import (  # noqa: E402
     ensure_hosts,
     host_names,
     lab_hosts,
+    only_these_running,
     parallel,
+    renew,
+    settle,
     sh,
     wipe,
 )
@@ -283,7 +287,7 @@ def archive_requests(since: int, archive: str) -> dict[str, int]:
     return per_client
 
 
-def release_bench(names: list[str], runs: int) -> dict[str, Any]:
+def release_bench(names: list[str], runs: int, reuse_hosts: bool = False) -> dict[str, Any]:
     archive = "ollama-linux-amd64.tgz"  # what a 0.13 release on amd64 downloads
     path = release_dir(PADDED_RELEASE) / archive
     if not path.exists():
@@ -294,8 +298,9 @@ def release_bench(names: list[str], runs: int) -> dict[str, Any]:
     addresses = {h["address"]: n for n, h in lab_hosts().items() if n in names}
     rounds = []
     for i in range(runs):
+        (wipe if reuse_hosts else renew)(names)
+        settle()
         identity = host_identity(names)
-        wipe(names)
         log_at, tx_at = ARTIFACT_LOG.stat().st_size, int(BRIDGE_TX.read_text())
         run = pyinfra_run(names, data, "deploy.py", "fresh-padded", len(names),
                           label=f"padded-{i}")
@@ -365,6 +370,9 @@ def main() -> int:
     parser.add_argument("--plot", type=Path, help="write the per-host plot (PNG) here")
     parser.add_argument("--json", type=Path, help="also write all figures here")
     parser.add_argument("--attempts", type=int, default=3)
+    parser.add_argument("--reuse-hosts", action="store_true",
+                        help="fresh converges on the hosts as they are (or wiped) instead of "
+                             "freshly booted ones")
     parser.add_argument("--report", type=Path, metavar="JSON",
                         help="measure nothing: print and plot what an earlier --json holds")
     args = parser.parse_args()
@@ -392,7 +400,11 @@ def main() -> int:
         if args.json:
             args.json.write_text(json.dumps(result, indent=1))
 
-    converge = fleet.run(names, "converge")  # untimed in the table: fresh on new hosts
+    if not args.reuse_hosts:
+        renew(names)  # the converge below is a fresh one on freshly booted hosts
+        settle()
+    with only_these_running(names):
+        converge = fleet.run(names, "converge")
     result["converge"] = {"hosts": len(names), "wall": converge.wall,
                           "ctl_cpu": converge.controller_cpu, "rss": converge.max_rss_mb,
                           "fds": converge.peak_fds}
@@ -403,8 +415,10 @@ def main() -> int:
     for index in range(args.rounds):
         for size in sizes:
             part = names[:size]
-            out = retried(f"round {index + 1}, {size} hosts", args.attempts,
-                          lambda part=part: size_round(fleet, part))
+            settle()
+            with only_these_running(part):
+                out = retried(f"round {index + 1}, {size} hosts", args.attempts,
+                              lambda part=part: size_round(fleet, part))
             rounds.setdefault(size, []).append(out)
             result["sizes"] = summarize(rounds)
             save()
@@ -420,7 +434,9 @@ def main() -> int:
         plot(summary, args.plot, info)
 
     if args.shards > 1:
-        shards = shard_compare(fleet, names, args.shards)
+        settle()
+        with only_these_running(names):
+            shards = shard_compare(fleet, names, args.shards)
         result["shards"] = shards
         save()
         print(f"\n{len(names)} hosts as one run against {args.shards} shards at once:")
@@ -434,7 +450,9 @@ def main() -> int:
 
     if args.release_mb:
         rel_names = names[:args.release_hosts]
-        result["release"] = release_bench(rel_names, args.release_rounds)
+        settle()
+        with only_these_running(rel_names):
+            result["release"] = release_bench(rel_names, args.release_rounds, args.reuse_hosts)
         save()
         print_release(result["release"])
     info["load_end"] = Path("/proc/loadavg").read_text().strip()

@@ -15,7 +15,7 @@ import os
 import signal
 from pathlib import Path
 
-from .proc import signal_pid, wait_until
+from .proc import FleetError, signal_pid, wait_until
 
 LAB_GROUP = "ollama-fleet-lab"
 
@@ -84,3 +84,25 @@ def remove(name: str | None = None) -> None:
         for current, _dirs, _files in os.walk(top, topdown=False):
             with contextlib.suppress(OSError):
                 os.rmdir(current)
+
+
+def set_frozen(name: str, frozen: bool, timeout: float = 10.0) -> None:
+    """Freeze or thaw every process of a host (cgroup v2's freezer) and wait until it is so.
+
+    A frozen host uses no CPU at all, timers and journald included, yet keeps its memory, disk
+    and network: benchmarks freeze the hosts they do not measure so idle ones cannot skew a size.
+    """
+    v2 = [root for root in hierarchies() if (root / "cgroup.controllers").exists()]
+    if not v2:
+        raise FleetError("freezing hosts needs the cgroup v2 hierarchy")
+    group = v2[0] / LAB_GROUP / name
+    if not group.is_dir():
+        raise FleetError(f"{name}: no cgroup (is it running?)")
+    (group / "cgroup.freeze").write_text("1\n" if frozen else "0\n")
+    wanted = f"frozen {int(frozen)}"
+
+    def settled() -> bool:
+        return wanted in (group / "cgroup.events").read_text().splitlines()
+
+    if not wait_until(settled, timeout, interval=0.05):
+        raise FleetError(f"{name}: still {'not ' if frozen else ''}frozen after {timeout:.0f}s")

@@ -58,6 +58,25 @@ def cmd_start(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_renew(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    lab.renew(_require_lab(), args.hosts)
+    print(f"renewed {len(args.hosts)} host(s) in {time.monotonic() - started:.1f}s")
+    return 0
+
+
+def cmd_freeze(args: argparse.Namespace) -> int:
+    lab.set_frozen(_require_lab(), args.hosts, True)
+    return 0
+
+
+def cmd_thaw(args: argparse.Namespace) -> int:
+    current = _require_lab()
+    names = args.hosts or [h.name for h in current.hosts if h.frozen]
+    lab.set_frozen(current, names, False)
+    return 0
+
+
 def cmd_cut(args: argparse.Namespace) -> int:
     faults.cut(_require_lab(), args.host)
     return 0
@@ -104,6 +123,16 @@ def parser() -> argparse.ArgumentParser:
         one = sub.add_parser(name, help=text)
         one.add_argument("host")
         one.set_defaults(func=func)
+
+    for name, func, text, many in (
+        ("renew", cmd_renew, "replace hosts with freshly booted ones (new disk from the image)",
+         "+"),
+        ("freeze", cmd_freeze, "freeze hosts: no process of theirs runs until thaw", "+"),
+        ("thaw", cmd_thaw, "thaw hosts (every frozen host when none is named)", "*"),
+    ):
+        several = sub.add_parser(name, help=text)
+        several.add_argument("hosts", nargs=many, metavar="host")
+        several.set_defaults(func=func)
 
     gpu = sub.add_parser("gpu", help="make a host look like a GPU host (or plain: none)")
     gpu.add_argument("host")

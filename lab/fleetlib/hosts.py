@@ -161,6 +161,9 @@ def stop(hosts: list[Host], timeout: float = config.SHUTDOWN_TIMEOUT) -> None:
     """
     running = [h for h in hosts if is_running(h)]
     for host in running:
+        if host.frozen:  # a frozen init cannot act on the poweroff request
+            cgroups.set_frozen(host.name, False)
+    for host in running:
         # A half-failed `up` may not have recorded the leader yet.
         leader = host.leader_pid or leader_of(host.nspawn_pid or 0)
         signal_pid(leader, signal.SIGRTMIN + 4)
@@ -177,6 +180,7 @@ def stop(hosts: list[Host], timeout: float = config.SHUTDOWN_TIMEOUT) -> None:
         cgroups.remove(host.name)
         host.leader_pid = None
         host.nspawn_pid = None
+        host.frozen = False
 
 
 def _tail(path: Path, lines: int = 8) -> str:

@@ -47,6 +47,7 @@ def up(count: int, suite: str) -> Lab:
         for name in wanted
     ]
     to_boot = [h for h in lab.hosts if not hosts.is_running(h)]
+    set_frozen(lab, [h.name for h in lab.hosts if h.frozen and h not in to_boot], False)
     for host in lab.hosts:
         # A fault test that died half-way must not leave the next user a cut host.
         if host not in to_boot and not network.cable_connected(host.name):
@@ -109,6 +110,33 @@ def boot(lab: Lab, targets: list[Host]) -> None:
         print(f"warning: hosts not fully running: {degraded}")
 
 
+def renew(lab: Lab, names: list[str]) -> None:
+    """Replace hosts with new ones from the base image, booted: same names and addresses, a
+    new disk, machine id and SSH host key, as a freshly provisioned machine would be."""
+    targets = [lab.host(name) for name in names]
+    hosts.stop(targets)
+    for host in targets:
+        hosts.destroy(host.name)
+    boot(lab, targets)
+    for host in targets:
+        gpu.apply(host)  # its recorded GPU role, if any
+    state.save(lab)
+
+
+def set_frozen(lab: Lab, names: list[str], frozen: bool) -> None:
+    """Freeze (or thaw) running hosts; stopped ones are refused."""
+    targets = [lab.host(name) for name in names]
+    stopped = [h.name for h in targets if not hosts.is_running(h)]
+    if stopped:
+        raise FleetError(f"not running: {', '.join(stopped)}")
+    try:
+        for host in targets:
+            cgroups.set_frozen(host.name, frozen)
+            host.frozen = frozen
+    finally:
+        state.save(lab)
+
+
 def down(quiet: bool = False) -> None:
     """Remove every trace of the lab; works with or without a state file."""
     lab = state.load()
@@ -138,7 +166,7 @@ def table(lab: Lab, reachable: dict[str, bool] | None = None) -> str:
     rows = [("HOST", "ADDRESS", "STATE", "CABLE", "SSH", "LEADER")]
     for host in lab.hosts:
         running = hosts.is_running(host)
-        power = "running" if running else "stopped"
+        power = ("frozen" if host.frozen else "running") if running else "stopped"
         cable = ("ok" if network.cable_connected(host.name) else "cut") if running else "-"
         answer = "-" if reachable is None else ("yes" if reachable.get(host.name) else "NO")
         rows.append((host.name, host.address, power, cable, answer, str(host.leader_pid or "-")))

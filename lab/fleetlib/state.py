@@ -21,6 +21,8 @@ class Host:
     nspawn_pid: int | None = None
     # GPU role (lab/fleetlib/gpu.py), applied again at every boot; null: a plain host.
     gpu: str | None = None
+    # Frozen by `lab/fleet freeze` (no process of it runs until `thaw`).
+    frozen: bool = False
 
 
 @dataclass

@@ -99,11 +99,15 @@ http:
   tls:
     certificate: {r / "tls.pem"}
     key: {r / "tls.key"}
-auth:
+{self.auth_config()}""")
+
+    def auth_config(self) -> str:
+        """config.yml's auth section: htpasswd (bcrypt) basic auth."""
+        return f"""auth:
   htpasswd:
     realm: lab-registry
-    path: {r / "htpasswd"}
-""")
+    path: {self.root / "htpasswd"}
+"""
 
     def start(self) -> None:
         binary = shutil.which("docker-registry") or shutil.which("registry")

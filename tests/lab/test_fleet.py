@@ -129,6 +129,47 @@ def test_stop_does_not_wait_for_processes_ignoring_sigterm(
     assert elapsed < 15, f"stop took {elapsed:.1f}s"
 
 
+def _cpu_usec(name: str) -> int:
+    stat = Path(f"/sys/fs/cgroup/ollama-fleet-lab/{name}/cpu.stat").read_text()
+    return int(dict(line.split() for line in stat.splitlines())["usage_usec"])
+
+
+def test_freeze_stops_every_process_until_thaw(
+    lab_fleet: dict[str, Any], lab_cli: LabCli
+) -> None:
+    host = lab_fleet["hosts"][-1]["name"]
+    assert lab_cli.ssh(host, "echo kept > /root/frozen-marker").returncode == 0
+    assert lab_cli.run("freeze", host).returncode == 0
+    try:
+        assert "frozen" in lab_cli.run("status").stdout
+        before = _cpu_usec(host)
+        time.sleep(1.5)
+        assert _cpu_usec(host) == before  # not one microsecond: timers and journald stopped too
+        assert lab_cli.ssh(host, "true", timeout=5).returncode != 0
+    except subprocess.TimeoutExpired:
+        pass  # ssh waiting on a frozen sshd is the expected outcome too
+    finally:
+        assert lab_cli.run("thaw").returncode == 0
+    assert lab_cli.ssh(host, "cat /root/frozen-marker").stdout.strip() == "kept"
+    assert "frozen" not in lab_cli.run("status").stdout
+
+
+def test_renew_gives_a_fresh_host_with_the_same_name(
+    lab_fleet: dict[str, Any], lab_cli: LabCli
+) -> None:
+    host = lab_fleet["hosts"][-1]
+    old_id = lab_cli.ssh(host["name"], "echo old > /root/marker; cat /etc/machine-id").stdout
+    result = lab_cli.run("renew", host["name"])
+    assert result.returncode == 0, result.stderr
+    again = lab_cli.ssh(host["name"], "cat /etc/machine-id; ls /root/marker 2>&1; hostname")
+    new_id, marker, name = again.stdout.splitlines()
+    assert new_id.strip() and new_id != old_id.strip()
+    assert "No such file" in marker
+    assert name == host["name"]
+    renewed = next(h for h in lab_cli.state()["hosts"] if h["name"] == host["name"])
+    assert renewed["address"] == host["address"]
+
+
 def test_cut_and_restore_network(lab_fleet: dict[str, Any], lab_cli: LabCli) -> None:
     first, second = lab_fleet["hosts"][:2]
     probe = SSH_BANNER_PROBE.format(address=second["address"])
