@@ -217,6 +217,13 @@ class AuthProxy(CleanStrings):
         return self
 
 
+# Where the deploy may hand a directory to the service user (deploys/validation.py).
+OS_TREES_RULE = (
+    "Inside the OS's trees (/etc, /usr, /var/lib, /var/log, /var/cache, /var/spool, /root, "
+    "/home, /lib*, ...) only a folder of Ollama's own (a path segment starting with ollama or "
+    ".ollama); anywhere under /srv, /opt, /mnt, /data.")
+
+
 class OllamaSettings(BaseSettings, CleanStrings):
     """Everything ollama-fleet manages on one host."""
 
@@ -266,7 +273,7 @@ class OllamaSettings(BaseSettings, CleanStrings):
     install_dir: str = setting(
         "/opt/ollama", "Root of the versioned installs: versions/<version>/ and a current link. "
         "Never a system directory (/, /usr, /opt, /var/lib, ...) nor an ancestor of one, and "
-        "not inside models_dir or service_home (the service user owns those).",
+        "not inside models_dir or service_home (the service user owns those). " + OS_TREES_RULE,
         "a normalised absolute path (no ., .., //, trailing /)")
     keep_versions: int = setting(
         2, "Installed versions kept for rollback, the running one included.", "1 or more", ge=1)
@@ -287,11 +294,11 @@ class OllamaSettings(BaseSettings, CleanStrings):
     service_group: str = setting("ollama", "Primary group of the service user.",
                                  "a POSIX group name", pattern=r"^[a-z_][a-z0-9_-]*$")
     service_home: str = setting("/usr/share/ollama", "Home directory of the service user "
-                                "(created and chowned to it; never a system directory).",
-                                "a normalised absolute path")
+                                "(created and chowned to it; never a system directory). "
+                                + OS_TREES_RULE, "a normalised absolute path")
     models_dir: str = setting(
         "/usr/share/ollama/.ollama/models", "OLLAMA_MODELS: where models are stored (chowned to "
-        "the service user; never a system directory nor inside install_dir).",
+        "the service user; never a system directory nor inside install_dir). " + OS_TREES_RULE,
         "a normalised absolute path", env="OLLAMA_MODELS", env_platform="linux", env_order=1)
     models_dir_migration: Literal["refuse", "copy"] = setting(
         "refuse", "What to do when models_dir changes and the old one holds models: refuse the "

@@ -288,6 +288,13 @@ LINUX_SYSTEM_DIRS = frozenset({
 # Virtual or volatile file systems: nothing ollama-fleet manages may live below these.
 LINUX_NO_DESCENDANTS = ("/proc", "/sys", "/dev", "/run", "/tmp", "/var/tmp", "/var/run",
                         "/boot")
+# Trees the operating system, its packages and its users own. Below them the service user may
+# own only a folder of Ollama's own: elsewhere a chown could hand it something root trusts
+# (/etc/cron.d, /usr/lib/systemd/system, /var/lib/dpkg, /root/.ssh, a user's home ...).
+LINUX_OS_TREES = ("/etc", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
+                  "/root", "/home", "/var/lib", "/var/spool", "/var/cache", "/var/log",
+                  "/var/backups", "/var/mail", "/var/www", "/var/opt", "/var/local", "/snap")
+OLLAMA_FOLDER = re.compile(r"\.?ollama[A-Za-z0-9._-]*", re.IGNORECASE)
 # Directories whose entries the distribution's packages own: bin_link may not land in them.
 LINUX_PACKAGE_BIN_DIRS = ("/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/lib", "/usr/libexec",
                           "/lib", "/lib64", "/etc")
@@ -298,10 +305,12 @@ def _is_system_dir(path: str) -> bool:
     return path in LINUX_SYSTEM_DIRS or bool(re.fullmatch(r"/lib[^/]*", path))
 
 
-def linux_path_problem(value: str, why: str) -> str | None:
+def linux_path_problem(value: str, why: str, owned: bool = True) -> str | None:
     """An absolute, normalised path that is no system directory nor an ancestor of one.
 
-    why completes "<dir> is a system directory: ..." for this setting.
+    why completes "<dir> is a system directory: ..." for this setting. owned: the path is a
+    directory the deploy hands to the service user, so inside the OS's trees it must be a
+    folder of Ollama's own (a link's name is checked by bin_link_problem instead).
     """
     if not value.startswith("/"):
         return "not an absolute path (it must start with /)"
@@ -323,12 +332,21 @@ def linux_path_problem(value: str, why: str) -> str | None:
         if value.startswith(volatile + "/"):
             return (f"{value} is under {volatile}, a virtual or volatile file system; pick a "
                     "persistent directory")
+    tree = next((t for t in LINUX_OS_TREES if value.startswith(t + "/")), None)
+    if owned and tree and not any(OLLAMA_FOLDER.fullmatch(part)
+                        for part in value[len(tree) + 1:].split("/")):
+        example = "/usr/share/ollama" if tree == "/usr" else f"{tree}/ollama"
+        return (f"{value} is inside {tree}, which the operating system, its packages or its "
+                f"users own: below it, use a folder of Ollama's own (a path segment starting "
+                f"with ollama or .ollama, such as {example}) or a directory under /srv, /opt, "
+                f"/mnt or /data: {why}")
     return None
 
 
 def bin_link_problem(value: str) -> str | None:
     problem = linux_path_problem(
-        value, "bin_link is replaced by a symbolic link, which would replace that directory")
+        value, "bin_link is replaced by a symbolic link, which would replace that directory",
+        owned=False)
     if problem:
         return problem
     path = PurePosixPath(value)

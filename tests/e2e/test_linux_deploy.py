@@ -180,7 +180,7 @@ def test_systemd_analyze_verify_accepts_the_rendered_units(fresh) -> None:  # no
 def test_an_untraversable_models_parent_fails_that_host_with_the_reason(fresh) -> None:  # noqa: ANN001
     sh("lab03", "mkdir -p /home/private && chmod 0700 /home/private")
     try:
-        result = deploy({"lab03": {"ollama_models_dir": "/home/private/models"}})
+        result = deploy({"lab03": {"ollama_models_dir": "/home/private/ollama-models"}})
         assert result.returncode != 0
         assert "/home/private" in result.output and "permission denied" in result.output
         # Refused before anything changed: still serving from its old models dir.

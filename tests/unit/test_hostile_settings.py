@@ -240,6 +240,30 @@ def test_paths_that_could_hurt_are_refused(field: str, path: str, phrase: str) -
     assert f"ollama_{field} = {path!r}" in text and phrase in text
 
 
+@pytest.mark.parametrize("field", ["models_dir", "service_home", "install_dir"])
+@pytest.mark.parametrize("path", [
+    "/etc/cron.d", "/etc/sudoers.d", "/etc/systemd/system/multi-user.target.wants",
+    "/usr/lib/systemd/system", "/usr/local/lib/python3/dist-packages", "/var/lib/dpkg",
+    "/var/spool/cron/crontabs", "/root/.ssh", "/home/alice", "/home/alice/.ssh", "/lib/modules",
+    "/var/log/journal", "/var/cache/apt",
+])
+def test_nothing_the_system_trusts_can_be_handed_over(field: str, path: str) -> None:
+    # Below the OS's own trees a chown of an existing directory can give the service user
+    # something root runs or trusts: only a folder named for Ollama is accepted there.
+    text = message(**{field: path})
+    assert f"ollama_{field} = {path!r}" in text
+    assert "a folder of Ollama's own" in text and "/srv, /opt, /mnt or /data" in text
+
+
+@pytest.mark.parametrize("path", [
+    "/etc/ollama", "/var/lib/ollama/models", "/usr/local/lib/ollama", "/home/ollama",
+    "/home/alice/ollama-models", "/usr/share/ollama/.ollama/models", "/var/cache/ollama",
+    "/mnt/nvme0/models", "/data/llm/models", "/srv/models",
+])
+def test_folders_of_ollamas_own_stay_legal(path: str) -> None:
+    assert settings(models_dir=path).models_dir == path
+
+
 def test_paths_below_system_directories_stay_legal() -> None:
     ok = settings(models_dir="/srv/ollama/models", install_dir="/opt/ollama-fleet",
                   service_home="/var/lib/ollama", bin_link="/usr/local/sbin/ollama-cli")
