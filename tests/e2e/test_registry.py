@@ -238,21 +238,25 @@ def test_manifests_and_blobs_are_byte_identical(fetched, store: Path) -> None:  
 def test_each_blob_leaves_the_registry_once_per_host(fetched, registry: Registry,
                                                       store: Path) -> None:  # noqa: ANN001
     by_host: Counter[str] = Counter()
-    blob_gets: Counter[str] = Counter()
+    blob_gets: dict[str, Counter[str]] = {address(h): Counter() for h in HOSTS}
     for client, method, path, status, size in registry.requests():
-        if client in {address(h) for h in HOSTS} and method == "GET" and status == 200:
+        if client in blob_gets and method == "GET" and status == 200:
             by_host[client] += size
             if "/blobs/" in path:
-                blob_gets[client] += 1
+                blob_gets[client][path.rsplit("/", 1)[-1]] += 1
     blobs = {d for rel in ("library/regmodel/64m", "team/regtool/v1") for d in re.findall(
         r"sha256:[0-9a-f]{64}",
         (store / "manifests/registry.ollama.ai" / rel).read_text())}
     expected = sum((store / "blobs" / d.replace(":", "-")).stat().st_size for d in blobs)
     print(f"\nregistry egress for N={len(HOSTS)}: {sum(by_host.values())} bytes")
     for name in HOSTS:
-        print(f"  {name}: {by_host[address(name)]} bytes, {blob_gets[address(name)]} blob GETs")
-        assert blob_gets[address(name)] == len(blobs)
-        assert expected <= by_host[address(name)] < expected + 64 * 1024
+        print(f"  {name}: {by_host[address(name)]} bytes, "
+              f"{sum(blob_gets[address(name)].values())} blob GETs")
+        assert blob_gets[address(name)] == Counter(blobs), name  # every blob, each once
+        # The bytes as the registry's access log counts them: the blobs plus two manifests.
+        # That count was once seen 32 KiB short for a blob that arrived whole (its digest
+        # checked on the host, test above), so the bound is loose on both sides.
+        assert abs(by_host[address(name)] - expected) < 64 * 1024, name
 
 
 def test_the_password_is_never_shown(fetched, registry: Registry) -> None:  # noqa: ANN001
