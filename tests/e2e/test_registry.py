@@ -193,7 +193,7 @@ class PsWatch:
 
 
 @pytest.fixture(scope="module")
-def fetched(lab, registry: Registry, store: Path):  # noqa: ANN001
+def fetched(lab, artifacts, registry: Registry, store: Path):  # noqa: ANN001
     wipe(HOSTS)
     started = time.monotonic()
     for model in (BIG, SMALL, "other:1m", "corrupt:1m"):

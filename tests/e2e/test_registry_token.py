@@ -114,7 +114,7 @@ class Fetched:
 
 
 @pytest.fixture(scope="module")
-def fetched(lab, registry: TokenRegistry, store: Path) -> Fetched:  # noqa: ANN001
+def fetched(lab, artifacts, registry: TokenRegistry, store: Path) -> Fetched:  # noqa: ANN001
     wipe(HOSTS)
     pushes = ""
     for model in (BIG, SMALL, OTHER):

@@ -130,7 +130,9 @@ def test_stop_does_not_wait_for_processes_ignoring_sigterm(
 
 
 def _cpu_usec(name: str) -> int:
-    stat = Path(f"/sys/fs/cgroup/ollama-fleet-lab/{name}/cpu.stat").read_text()
+    v2 = next(line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines()
+              if line.split()[2] == "cgroup2")
+    stat = Path(f"{v2}/ollama-fleet-lab/{name}/cpu.stat").read_text()
     return int(dict(line.split() for line in stat.splitlines())["usage_usec"])
 
 
