@@ -36,6 +36,7 @@ pytestmark = pytest.mark.lab
 BIG = "tokmodel:16m"  # none of these is in the lab's stand-in registry
 SMALL = "team/toktool:v1"
 OTHER = "tokother:1m"  # pushed, but only ever asked for with the wrong credentials
+ABSENT = "tokabsent:1m"  # never pushed
 SERVICE = "lab-registry"
 ISSUER = "lab-token-issuer"
 REPOSITORIES = {BIG: "library/tokmodel", SMALL: "team/toktool", OTHER: "library/tokother"}
@@ -287,6 +288,26 @@ def test_a_lost_manifest_comes_back_without_its_blobs(fetched: Fetched,
         ("GET", f"/v2/{REPOSITORIES[SMALL]}/manifests/v1", 200)]
     assert [(e.client, tuple(e.scopes), e.status) for e in registry.token_log()[tokens:]] == [
         (address("lab02"), (_scope(SMALL, "pull"),), 200)]
+
+
+def test_a_failing_fetch_shows_what_the_host_said_but_no_token(
+        fetched: Fetched, registry: TokenRegistry) -> None:
+    """A run that fails after tokens were issued prints the fetch script's own words (a
+    successful one prints nothing of it): the place a leaked token would show."""
+    sh("lab03", f"rm {MODELS_DIR}/manifests/{MANIFESTS[SMALL]}")
+    tokens = len(registry.token_log())
+    result = deploy({"lab03": {"ollama_models": [BIG, SMALL, ABSENT], **registry.settings()}})
+    assert result.returncode != 0
+    assert f"fetched {SMALL} from {registry.url}/{REPOSITORIES[SMALL]}:v1" in result.output
+    assert (f"{ABSENT}: manifest library/tokabsent:1m is not in the registry (HTTP 404)"
+            in result.output), result.output
+    issued = registry.token_log()[tokens:]
+    assert [(e.client, tuple(e.scopes), e.status) for e in issued] == [
+        (address("lab03"), (_scope(SMALL, "pull"),), 200),
+        (address("lab03"), ("repository:library/tokabsent:pull",), 200)]
+    assert not [e.token for e in issued if e.token and e.token in result.output]
+    assert registry.password not in result.output
+    assert SMALL in sh("lab03", "OLLAMA_HOST=127.0.0.1:11434 ollama list")
 
 
 def test_wrong_credentials_fail_clearly(fetched: Fetched, registry: TokenRegistry,
