@@ -4,7 +4,10 @@ the test's own (tests/e2e/token_service.py) as its realm. The registry answers 4
 `WWW-Authenticate: Bearer realm=...,service=...,scope=...`; `ollama-fleet push-model` and each
 host's fetch must ask the realm for a token with their basic credentials and retry with it. The
 registry verifies every token (signature by a certificate of the CA in its rootcertbundle,
-issuer, audience, expiry, the repository and actions granted)."""
+issuer, audience, expiry, the repository and actions granted). A token that runs out in the
+middle of a model is renewed: hosts also fetch through a pass-through (tests/e2e/
+expiring_proxy.py) that hands the registry an expired token in place of theirs, so the
+registry refuses a blob after it served the manifest."""
 
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
 from .conftest import GATEWAY, ROOT, DeployResult, address, deploy, sh, ssh, wipe
+from .expiring_proxy import ExpiringProxy, ProxiedRequest
 from .test_registry import HOSTS, MODELS_DIR, PsWatch, Registry, _free_port, push
 from .token_service import TokenRequest, TokenService, b64url, issue_signing_cert
 
@@ -37,12 +41,17 @@ BIG = "tokmodel:16m"  # none of these is in the lab's stand-in registry
 SMALL = "team/toktool:v1"
 OTHER = "tokother:1m"  # pushed, but only ever asked for with the wrong credentials
 ABSENT = "tokabsent:1m"  # never pushed
+RENEW = "tokrenew:4m"  # its token runs out after the manifest (once per host)
+STALE = "tokstale:1m"  # its token runs out after the manifest, renewed or not
 SERVICE = "lab-registry"
 ISSUER = "lab-token-issuer"
-REPOSITORIES = {BIG: "library/tokmodel", SMALL: "team/toktool", OTHER: "library/tokother"}
+REPOSITORIES = {BIG: "library/tokmodel", SMALL: "team/toktool", OTHER: "library/tokother",
+                RENEW: "library/tokrenew", STALE: "library/tokstale"}
 MANIFESTS = {BIG: "registry.ollama.ai/library/tokmodel/16m",
              SMALL: "registry.ollama.ai/team/toktool/v1",
-             OTHER: "registry.ollama.ai/library/tokother/1m"}
+             OTHER: "registry.ollama.ai/library/tokother/1m",
+             RENEW: "registry.ollama.ai/library/tokrenew/4m",
+             STALE: "registry.ollama.ai/library/tokstale/1m"}
 
 
 class TokenRegistry(Registry):
@@ -91,6 +100,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     make_model(str(path), BIG, 16 << 20, seed="token")
     make_model(str(path), SMALL, 1 << 20, seed="token-tool")
     make_model(str(path), OTHER, 1 << 20, seed="token-other")
+    make_model(str(path), RENEW, 4 << 20, seed="token-renew")
+    make_model(str(path), STALE, 1 << 20, seed="token-stale")
     return path
 
 
@@ -329,3 +340,157 @@ def test_wrong_credentials_fail_clearly(fetched: Fetched, registry: TokenRegistr
     present = set(sh("lab01", f"ls {MODELS_DIR}/blobs").split())
     only_other = _blobs(store, OTHER) - _blobs(store, BIG) - _blobs(store, SMALL)
     assert only_other and not {d.replace(":", "-") for d in only_other} & present
+
+
+# A token that runs out in the middle of a model: the hosts fetch through ExpiringProxy.
+
+
+@pytest.fixture(scope="module")
+def proxy(fetched: Fetched, registry: TokenRegistry, store: Path):
+    for model in (RENEW, STALE):
+        result = push(registry, store, model)
+        assert result.returncode == 0, result.stdout + result.stderr
+    assert registry.tokens is not None
+    with ExpiringProxy(host=GATEWAY, port=_free_port(), upstream_port=registry.port,
+                       ca=registry.ca, tls_cert=registry.root / "tls.pem",
+                       tls_key=registry.root / "tls.key", tokens=registry.tokens,
+                       spoil={REPOSITORIES[RENEW]: "first",
+                              REPOSITORIES[STALE]: "always"}) as running:
+        yield running
+
+
+def _through(proxy: ExpiringProxy, registry: TokenRegistry, models: list[str],
+             credentials: Path | None = None) -> dict:
+    return {name: {"ollama_models": models, **registry.settings(credentials),
+                   "ollama_model_registry": proxy.url} for name in HOSTS}
+
+
+@dataclass
+class Renewed:
+    result: DeployResult
+    watch: PsWatch
+    tokens: list[TokenRequest]  # the deploy's token requests
+    proxied: list[ProxiedRequest]  # what the hosts asked the proxy
+    requests: list[tuple[str, str, str, int, int]]  # what the registry was asked
+
+
+@pytest.fixture(scope="module")
+def renewed(proxy: ExpiringProxy, registry: TokenRegistry) -> Renewed:
+    tokens, proxied, requests = (len(registry.token_log()), len(proxy.log()),
+                                 len(registry.requests()))
+    with PsWatch(HOSTS) as watch:
+        started = time.monotonic()
+        result = deploy(_through(proxy, registry, [BIG, SMALL, RENEW]))
+        took = time.monotonic() - started
+    print(f"\ndeploy to {len(HOSTS)} hosts, each renewing its token once: {took:.1f}s")
+    return Renewed(result, watch, registry.token_log()[tokens:], proxy.log()[proxied:],
+                   registry.requests()[requests:])
+
+
+def _manifest_path(model: str) -> str:
+    return f"/v2/{REPOSITORIES[model]}/manifests/{MANIFESTS[model].rsplit('/', 1)[1]}"
+
+
+def test_a_token_that_runs_out_mid_model_is_renewed(renewed: Renewed, store: Path) -> None:
+    """The registry served the manifest, then refused the expired token on a blob with its
+    Bearer challenge; each host asked the realm for one more token, sent that blob again with
+    the new token and fetched the rest of the model with it."""
+    assert renewed.result.returncode == 0, renewed.result.output
+    wanted = _blobs(store, RENEW) - _blobs(store, BIG) - _blobs(store, SMALL)
+    assert len(wanted) >= 2  # a blob after the renewed one still needs the new token
+    for name in HOSTS:
+        asked = [e for e in renewed.tokens if e.client == address(name)]
+        assert [(e.account, e.service, tuple(e.scopes), e.status) for e in asked] == [
+            ("fleet", SERVICE, (_scope(RENEW, "pull"),), 200)] * 2, name  # exactly one more
+        first, fresh = (e.token for e in asked)
+        mine = [(r.path, r.status, r.spoiled, r.token) for r in renewed.proxied
+                if r.client == address(name)]
+        renewed_blob = mine[2][0]
+        assert mine[:4] == [
+            (_manifest_path(RENEW), 401, False, None),  # challenged: the first token ...
+            (_manifest_path(RENEW), 200, False, first),  # ... got the manifest,
+            (renewed_blob, 401, True, first),  # ran out on a blob (the registry said so),
+            (renewed_blob, 200, False, fresh)], mine  # and a new one got that blob
+        rest = mine[4:]
+        assert rest and {(status, spoiled, token) for _, status, spoiled, token in rest} == {
+            (200, False, fresh)}, rest  # the new token served every later blob
+        assert sorted(path.rsplit("/", 1)[1] for path, *_ in mine[2:]) == sorted(
+            [renewed_blob.rsplit("/", 1)[1], *wanted])  # every blob once, that one twice
+    refused = [(method, path) for _, method, path, status, _ in renewed.requests
+               if status == 401 and "/blobs/" in path]
+    assert len(refused) == len(HOSTS), refused  # the registry itself refused the expired token
+
+
+def test_the_model_arrives_intact_after_the_renewal(renewed: Renewed, store: Path) -> None:
+    manifest = store / "manifests" / MANIFESTS[RENEW]
+    wanted = {MANIFESTS[RENEW]: hashlib.sha256(manifest.read_bytes()).hexdigest()}
+    wanted |= {f"../blobs/{d.replace(':', '-')}": d.split(":")[1] for d in _blobs(store, RENEW)}
+    for name in HOSTS:
+        assert RENEW in sh(name, "OLLAMA_HOST=127.0.0.1:11434 ollama list")
+        out = sh(name, f"cd {MODELS_DIR}/manifests && sha256sum " + " ".join(sorted(wanted)))
+        assert dict(reversed(line.split()) for line in out.splitlines()) == wanted, name
+
+
+def test_the_renewal_shows_neither_the_password_nor_a_token(renewed: Renewed,
+                                                             registry: TokenRegistry) -> None:
+    tokens = [e.token for e in renewed.tokens if e.token]
+    assert len(tokens) == 2 * len(HOSTS)
+    output = renewed.result.output
+    assert registry.password not in output
+    assert not [t for t in tokens if t in output]
+    for secret in (registry.password, *tokens):
+        assert not [line for line in renewed.watch.seen if secret in line]
+    signatures = " ".join(f"-e {t.rsplit('.', 1)[1][:40]}" for t in tokens)
+    for name in HOSTS:
+        found = ssh(name, f"grep -rlF -e fleet: {signatures} /etc/ollama-fleet "
+                          f"/var/lib/ollama-fleet {MODELS_DIR} /root 2>/dev/null; "
+                          f"grep -rlF {signatures} /tmp /var/tmp 2>/dev/null")
+        assert found.stdout.strip() == "", found.stdout
+
+
+def test_a_refusal_of_the_renewed_token_is_final(renewed: Renewed, proxy: ExpiringProxy,
+                                                 registry: TokenRegistry) -> None:
+    """When the new token is refused too, the host stops: no third token, no third GET."""
+    tokens, proxied = len(registry.token_log()), len(proxy.log())
+    result = deploy(_through(proxy, registry, [BIG, SMALL, RENEW, STALE]))
+    assert result.returncode != 0
+    issued = registry.token_log()[tokens:]
+    for name in HOSTS:
+        asked = [e for e in issued if e.client == address(name)]
+        assert [(e.account, tuple(e.scopes), e.status) for e in asked] == [
+            ("fleet", (_scope(STALE, "pull"),), 200)] * 2, name
+        mine = [(r.path, r.status, r.spoiled) for r in proxy.log()[proxied:]
+                if r.client == address(name)]
+        blob = mine[2][0]
+        assert mine == [(_manifest_path(STALE), 401, False), (_manifest_path(STALE), 200, False),
+                        (blob, 401, True), (blob, 401, True)], mine
+        assert "/blobs/" in blob
+        assert (f"{STALE}: the registry refused the credentials for blob "
+                f"{blob.rsplit('/', 1)[1].replace(':', '-')} (HTTP 401)") in result.output
+        assert STALE not in sh(name, "OLLAMA_HOST=127.0.0.1:11434 ollama list")
+    assert registry.password not in result.output  # the host's own words are shown here
+    assert not [e.token for e in issued if e.token and e.token in result.output]
+
+
+def test_wrong_credentials_ask_for_one_token_and_stop(renewed: Renewed, proxy: ExpiringProxy,
+                                                      registry: TokenRegistry) -> None:
+    """Wrong credentials: one token request per host, refused, and the fetch stops there
+    (the next missing model is not asked for)."""
+    tokens, proxied = len(registry.token_log()), len(proxy.log())
+    result = deploy(_through(proxy, registry, [BIG, SMALL, RENEW, STALE, OTHER],
+                             registry.wrong))
+    assert result.returncode != 0
+    assert f"the registry's token service ({registry.realm}) gave no usable token" \
+        in result.output, result.output
+    assert (f"{STALE}: the registry refused the credentials for manifest "
+            f"{REPOSITORIES[STALE]}:1m (HTTP 401)") in result.output, result.output
+    assert "not-the-password" not in result.output
+    issued = registry.token_log()[tokens:]
+    for name in HOSTS:
+        assert [(e.account, tuple(e.scopes), e.status, e.token) for e in issued
+                if e.client == address(name)] == [
+            (None, (_scope(STALE, "pull"),), 401, None)], name
+        assert [(r.path, r.status) for r in proxy.log()[proxied:]
+                if r.client == address(name)] == [(_manifest_path(STALE), 401)], name
+        listed = sh(name, "OLLAMA_HOST=127.0.0.1:11434 ollama list")
+        assert STALE not in listed and OTHER not in listed

@@ -107,14 +107,16 @@ class TokenService:
                                     f"{want_user}:{want_password}".encode())
         return user if ok else None
 
-    def token(self, account: str, scopes: list[str]) -> tuple[str, list[dict]]:
+    def token(self, account: str, scopes: list[str],
+              issued: float | None = None) -> tuple[str, list[dict]]:
+        """A token for these scopes, good for 300 s from `issued` (default: now)."""
         access = []
         for scope in scopes:  # type:name:actions, where the name may hold a colon (host:port)
             kind, _, rest = scope.partition(":")
             name, _, actions = rest.rpartition(":")
             access.append({"type": kind, "name": name,
                            "actions": [a for a in actions.split(",") if a]})
-        now = int(time.time())
+        now = int(time.time() if issued is None else issued)
         header = {"typ": "JWT", "alg": "RS256", "x5c": self.x5c}
         claims = {"iss": self.issuer, "sub": account, "aud": self.service, "exp": now + 300,
                   "nbf": now - 10, "iat": now, "jti": secrets.token_hex(16), "access": access}
