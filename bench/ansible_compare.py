@@ -56,7 +56,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -77,6 +76,7 @@ from fleet_bench import (  # noqa: E402
     retried,
     same_hosts,
     spread,
+    wait_sampling,
 )
 from labhosts import (  # noqa: E402
     ROOT,
@@ -293,36 +293,24 @@ def measured_in_cgroup(cmd: list[str], env: dict[str, str], label: str,
         proc = subprocess.Popen(wrapped, cwd=ROOT, env=env, stdout=out,
                                 stderr=subprocess.STDOUT, text=True)
         peak_pss, peak_procs, hwm_kb = 0, 0, 0
-        done = threading.Event()
 
         def sample() -> None:
             nonlocal peak_pss, peak_procs, hwm_kb
-            while not done.is_set():
-                pids = _cgroup_pids(group)
-                total = 0
-                for pid in pids:
-                    with contextlib.suppress(OSError, ValueError):
-                        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                            if line.startswith("Pss:"):
-                                total += int(line.split()[1])
-                                break
+            pids = _cgroup_pids(group)
+            total = 0
+            for pid in pids:
                 with contextlib.suppress(OSError, ValueError):
-                    for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
-                        if line.startswith("VmHWM:"):
-                            hwm_kb = max(hwm_kb, int(line.split()[1]))
-                peak_pss, peak_procs = max(peak_pss, total), max(peak_procs, len(pids))
-                done.wait(every)
+                    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                        if line.startswith("Pss:"):
+                            total += int(line.split()[1])
+                            break
+            with contextlib.suppress(OSError, ValueError):
+                for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        hwm_kb = max(hwm_kb, int(line.split()[1]))
+            peak_pss, peak_procs = max(peak_pss, total), max(peak_procs, len(pids))
 
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        timer = threading.Timer(timeout, proc.kill)
-        timer.start()
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            timer.cancel()
-            done.set()
-            sampler.join()
+        code, usage = wait_sampling(proc, sample, every, timeout)
         wall = time.time() - began
         if after_exit is not None:
             after_exit()
@@ -332,7 +320,7 @@ def measured_in_cgroup(cmd: list[str], env: dict[str, str], label: str,
             group.rmdir()
             group.parent.rmdir()
         out.seek(0)
-        return GroupChild(os.waitstatus_to_exitcode(status), wall,
+        return GroupChild(code, wall,
                           usage.ru_utime + usage.ru_stime, cpu, hwm_kb / 1024, peak_pss / 1024,
                           peak_procs, out.read())
 

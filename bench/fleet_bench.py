@@ -194,6 +194,31 @@ class Child:
     output: str
 
 
+def wait_sampling(proc: subprocess.Popen[str], sample: Callable[[], None], every: float,
+                  timeout: float) -> tuple[int, Any]:
+    """Reap proc with wait4 while a thread calls sample() every `every` seconds; kill it after
+    timeout. Returns (exit code, rusage of proc and its reaped children)."""
+    done = threading.Event()
+
+    def loop() -> None:
+        while not done.is_set():
+            sample()
+            done.wait(every)
+
+    sampler = threading.Thread(target=loop, daemon=True)
+    sampler.start()
+    timer = threading.Timer(timeout, proc.kill)
+    timer.start()
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    finally:
+        timer.cancel()
+        done.set()
+        sampler.join()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, usage
+
+
 def measured_child(cmd: list[str], env: dict[str, str], timeout: float = 1200,
                    every: float = 0.02) -> Child:
     with tempfile.TemporaryFile("w+") as out:
@@ -201,36 +226,23 @@ def measured_child(cmd: list[str], env: dict[str, str], timeout: float = 1200,
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
                                 text=True)
         peak, hwm_kb = 0, 0
-        done = threading.Event()
+        fd_dir, status = f"/proc/{proc.pid}/fd", f"/proc/{proc.pid}/status"
 
         def sample() -> None:
             # Peak RSS is the kernel's high-water mark of the process after exec (VmHWM), read
             # while it runs: wait4's ru_maxrss would count this (parent) process's size at fork.
             nonlocal peak, hwm_kb
-            fd_dir, status = f"/proc/{proc.pid}/fd", f"/proc/{proc.pid}/status"
-            while not done.is_set():
-                with contextlib.suppress(OSError, ValueError):  # gone between two samples
-                    peak = max(peak, len(os.listdir(fd_dir)))
-                    for line in Path(status).read_text().splitlines():
-                        if line.startswith("VmHWM:"):
-                            hwm_kb = max(hwm_kb, int(line.split()[1]))
-                done.wait(every)
+            with contextlib.suppress(OSError, ValueError):  # gone between two samples
+                peak = max(peak, len(os.listdir(fd_dir)))
+                for line in Path(status).read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        hwm_kb = max(hwm_kb, int(line.split()[1]))
 
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        timer = threading.Timer(timeout, proc.kill)
-        timer.start()
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            timer.cancel()
-            done.set()
-            sampler.join()
+        code, usage = wait_sampling(proc, sample, every, timeout)
         wall = time.time() - began
-        proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
-        return Child(proc.returncode, wall, usage.ru_utime + usage.ru_stime, hwm_kb / 1024,
-                     peak, out.read())
+        return Child(code, wall, usage.ru_utime + usage.ru_stime, hwm_kb / 1024, peak,
+                     out.read())
 
 
 def pyinfra_run(names: list[str], data: dict[str, Any], deploy_file: str, scenario: str,
