@@ -16,10 +16,10 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
-from .token_service import TokenService
+from .token_service import TokenService, tls_server
 
 BLOB = re.compile(r"^/v2/(.+)/blobs/sha256:[0-9a-f]{64}$")
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection"}
@@ -45,11 +45,7 @@ class ExpiringProxy:
         self.spoil = spoil
         self.requests: list[ProxiedRequest] = []
         self._lock = threading.Lock()
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(str(tls_cert), str(tls_key))
-        self.server = ThreadingHTTPServer((host, port), self._handler())
-        self.server.daemon_threads = True
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.server = tls_server(host, port, self._handler(), tls_cert, tls_key)
         self.url = f"https://{host}:{port}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

@@ -32,6 +32,17 @@ def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
+def tls_server(host: str, port: int, handler: type[BaseHTTPRequestHandler], tls_cert: Path,
+               tls_key: Path) -> ThreadingHTTPServer:
+    """A threading HTTPS server on host:port (not started)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(tls_cert), str(tls_key))
+    server = ThreadingHTTPServer((host, port), handler)
+    server.daemon_threads = True
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    return server
+
+
 def issue_signing_cert(ca_cert: Path, ca_key: Path, cert_out: Path) -> rsa.RSAPrivateKey:
     """A fresh RSA key and its certificate, issued by the CA in ca_cert/ca_key (PEM)."""
     ca = x509.load_pem_x509_certificate(ca_cert.read_bytes())
@@ -75,11 +86,7 @@ class TokenService:
         self.x5c = [base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()]
         self.requests: list[TokenRequest] = []
         self._lock = threading.Lock()
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(str(tls_cert), str(tls_key))
-        self.server = ThreadingHTTPServer((host, port), self._handler())
-        self.server.daemon_threads = True
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.server = tls_server(host, port, self._handler(), tls_cert, tls_key)
         self.url = f"https://{host}:{port}/token"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
